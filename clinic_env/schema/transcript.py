@@ -1,0 +1,72 @@
+"""The record of one consultation: every turn, its reward parts, the final scores."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from clinic_env.schema.action import Action
+from clinic_env.schema.base import Frozen
+
+Responder = Literal["patient", "measurement", "system"]
+Outcome = Literal["diagnosed", "ended", "out_of_turns", "error"]
+
+TRANSCRIPT_SCHEMA_VERSION = 1
+
+
+class Turn(Frozen):
+    """One doctor message and what came back."""
+
+    index: int = Field(ge=1)
+    doctor_message: str
+    action: Action | None = Field(description="None when the message could not be parsed")
+    responder: Responder
+    observation: str
+    error: str | None = Field(default=None, description="why the action was rejected, if it was")
+    facts_revealed: tuple[int, ...] = Field(default=(), description="case fact indices told")
+    cost_usd: float = 0.0
+    turnaround_hours: float = 0.0
+    redacted: bool = Field(default=False, description="a ground-truth mention was removed")
+    reward: float = 0.0
+    reward_breakdown: dict[str, float] = Field(default_factory=dict)
+
+
+class ScoreComponent(Frozen):
+    """One named score; ``value`` is None only when ``error`` says why it failed."""
+
+    name: str
+    value: float | None
+    evaluator: str
+    error: str | None = None
+
+
+class Score(Frozen):
+    components: tuple[ScoreComponent, ...] = ()
+
+    def value(self, name: str) -> float | None:
+        for component in self.components:
+            if component.name == name:
+                return component.value
+        raise KeyError(name)
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {component.name: component.value for component in self.components}
+
+
+class Transcript(Frozen):
+    schema_version: int = TRANSCRIPT_SCHEMA_VERSION
+    id: str
+    case_id: str
+    dataset: str
+    seed: int
+    persona: str | None
+    biases: tuple[str, ...] = ()
+    agents: dict[str, str] = Field(description="role -> agent name")
+    max_turns: int
+    opening_observation: str
+    turns: tuple[Turn, ...] = ()
+    differential: tuple[str, ...] = Field(default=(), description="the final ranked diagnosis")
+    outcome: Outcome
+    score: Score = Score()
+    error: str | None = None

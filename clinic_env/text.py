@@ -1,0 +1,71 @@
+"""Text normalisation shared by every offline component (retrieval, matching, parsing).
+
+One place decides what "the same words" means: accents folded, case folded, possessives
+dropped, punctuation turned into spaces, and a light suffix stemmer so that "coughing",
+"coughs" and "cough" meet.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+_POSSESSIVE = re.compile(r"(\w)['’]s\b")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+_STOP_WORD_TEXT = (
+    "a an and are as at be been being but by can could did do does doing for from had "
+    "has have having how i if in into is it its just me my of on or our so than that "
+    "the their them then there these they this those to too very was we were what "
+    "when where which who whom why will with would you your yours any some about ever "
+    "been tell please okay ok well also much many"
+)
+STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, possessive-free text with single spaces and no punctuation."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    without_possessive = _POSSESSIVE.sub(r"\1", ascii_only.lower())
+    return _NON_WORD.sub(" ", without_possessive).strip()
+
+
+@functools.lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A deliberately light suffix stripper: enough for plurals and -ing/-ed forms."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    for suffix, replacement in (
+        ("ies", "y"),
+        ("ness", ""),
+        ("ing", ""),
+        ("edly", ""),
+        ("ed", ""),
+        ("es", ""),
+        ("s", ""),
+    ):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            return word[: -len(suffix)] + replacement
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Folded words, stop words kept (order matters to phrase matching)."""
+    return fold(text).split()
+
+
+def content_stems(text: str) -> list[str]:
+    """Stems of the words that carry meaning, in order, stop words removed."""
+    return [stem(word) for word in fold(text).split() if word not in STOP_WORDS]
+
+
+def contains_phrase(haystack: str, phrase: str) -> bool:
+    """Whether ``phrase`` occurs in ``haystack`` on word boundaries, after folding both."""
+    needle = fold(phrase)
+    if not needle:
+        return False
+    return f" {needle} " in f" {fold(haystack)} "
