@@ -1,0 +1,192 @@
+"""The consultation state machine: turns, actions, limits and the end, with no I/O.
+
+A consultation alternates between the doctor and whoever answers the doctor's action (the
+patient for questions, the measurement agent for exams, tests and images, the protocol itself
+for diagnoses, ends and rejected messages). :meth:`Consultation.submit` takes the doctor's
+message and says who must answer; :meth:`Consultation.record` takes the answer and closes the
+turn. Every face (Gym, PettingZoo, trainers, the batch runner) drives this one machine through
+:mod:`clinic_env.session`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from clinic_env.errors import ProtocolError
+from clinic_env.protocol.parsing import ParseError, parse_action
+from clinic_env.schema.action import Action, ActionKind
+from clinic_env.schema.transcript import Outcome, Responder, Turn
+from clinic_env.text import fold
+
+DEFAULT_MAX_TURNS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How long a consultation may run and how much a message may hold."""
+
+    max_turns: int = DEFAULT_MAX_TURNS
+    max_message_chars: int = 8000
+
+    def __post_init__(self) -> None:
+        if self.max_turns < 1:
+            raise ProtocolError(f"max_turns must be at least 1, got {self.max_turns}")
+        if self.max_message_chars < 1:
+            raise ProtocolError(f"max_message_chars must be positive, got {self.max_message_chars}")
+
+
+class Phase(StrEnum):
+    AWAITING_DOCTOR = "awaiting_doctor"
+    AWAITING_REPLY = "awaiting_reply"
+    FINISHED = "finished"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What the doctor's message asks for, and who must answer it.
+
+    ``responder`` is "patient" (a question), "measurement" (exam, test, images) or "system"
+    (a diagnosis, an end, or a rejected message, answered by the protocol's own texts).
+    """
+
+    turn: int
+    message: str
+    action: Action | None
+    responder: Responder
+    error: str | None = None
+    repeated: bool = False
+    forced_diagnosis: bool = False
+
+
+@dataclass(slots=True)
+class Consultation:
+    """One consultation's protocol state."""
+
+    limits: Limits = field(default_factory=Limits)
+    phase: Phase = Phase.AWAITING_DOCTOR
+    turns: list[Turn] = field(default_factory=list)
+    outcome: Outcome | None = None
+    differential: tuple[str, ...] = ()
+    _pending: Request | None = None
+    _seen_actions: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def turn_count(self) -> int:
+        return len(self.turns)
+
+    @property
+    def turns_left(self) -> int:
+        return self.limits.max_turns - len(self.turns)
+
+    @property
+    def finished(self) -> bool:
+        return self.phase is Phase.FINISHED
+
+    @property
+    def truncated(self) -> bool:
+        return self.outcome == "out_of_turns"
+
+    def submit(self, message: str | Action) -> Request:
+        """Take the doctor's message for the next turn and say who must answer it."""
+        if self.phase is Phase.FINISHED:
+            raise ProtocolError("the consultation is over; reset before stepping again")
+        if self.phase is Phase.AWAITING_REPLY:
+            raise ProtocolError("the previous turn has not been answered yet")
+        turn = len(self.turns) + 1
+        is_last = turn == self.limits.max_turns
+        if isinstance(message, Action):
+            parsed: Action | ParseError = _check_structured(message)
+            text = _describe(message)
+        elif not isinstance(message, str):
+            parsed = ParseError(f"a message must be text, not {type(message).__name__}")
+            text = repr(message)
+        elif len(message) > self.limits.max_message_chars:
+            parsed = ParseError(
+                f"the message has {len(message)} characters; the limit is "
+                f"{self.limits.max_message_chars}"
+            )
+            text = message[: self.limits.max_message_chars]
+        else:
+            parsed = parse_action(message)
+            text = message
+        forced = False
+        if is_last and isinstance(parsed, Action) and parsed.kind is ActionKind.ASK:
+            # The last turn forces a diagnosis: plain text is read as the diagnosis itself.
+            parsed = Action(kind=ActionKind.DIAGNOSE, differential=(parsed.text.strip(),))
+            forced = True
+        if isinstance(parsed, ParseError):
+            request = Request(turn, text, None, "system", error=parsed.message)
+        else:
+            key = (parsed.kind.value, fold(parsed.text) or "|".join(map(fold, parsed.differential)))
+            repeated = key in self._seen_actions
+            self._seen_actions.add(key)
+            responder: Responder = {
+                ActionKind.ASK: "patient",
+                ActionKind.EXAMINE: "measurement",
+                ActionKind.ORDER_TEST: "measurement",
+                ActionKind.REQUEST_IMAGES: "measurement",
+            }.get(parsed.kind, "system")
+            request = Request(turn, text, parsed, responder, None, repeated, forced)
+        self._pending = request
+        self.phase = Phase.AWAITING_REPLY
+        return request
+
+    def record(self, turn: Turn) -> None:
+        """Close the pending turn with its answer, and finish the consultation if it is over."""
+        pending = self._pending
+        if self.phase is not Phase.AWAITING_REPLY or pending is None:
+            raise ProtocolError("record() needs a pending turn from submit()")
+        if turn.index != pending.turn:
+            raise ProtocolError(f"turn {turn.index} recorded while turn {pending.turn} is pending")
+        self.turns.append(turn)
+        self._pending = None
+        outcome = self.outcome_of(pending)
+        if outcome is not None:
+            self.finish(outcome, pending.action.differential if pending.action else ())
+        else:
+            self.phase = Phase.AWAITING_DOCTOR
+
+    def outcome_of(self, request: Request) -> Outcome | None:
+        """How the consultation ends after ``request``'s turn, or None if it goes on."""
+        action = request.action
+        if action is not None and action.kind is ActionKind.DIAGNOSE:
+            return "diagnosed"
+        if action is not None and action.kind is ActionKind.END:
+            return "ended"
+        if request.turn >= self.limits.max_turns:
+            return "out_of_turns"
+        return None
+
+    def finish(self, outcome: Outcome, differential: tuple[str, ...] = ()) -> None:
+        """End the consultation, e.g. when an agent failed and the session gives up."""
+        self.outcome = outcome
+        self.differential = differential
+        self.phase = Phase.FINISHED
+        self._pending = None
+
+
+def _check_structured(action: Action) -> Action | ParseError:
+    """A structured action must carry what its kind needs, as a parsed one always does."""
+    if action.kind in (ActionKind.ASK, ActionKind.ORDER_TEST) and not action.text.strip():
+        return ParseError(f"the {action.kind.value} action needs text")
+    if action.kind is ActionKind.DIAGNOSE and not any(d.strip() for d in action.differential):
+        return ParseError("a diagnose action needs at least one diagnosis")
+    return action
+
+
+def _describe(action: Action) -> str:
+    """The text form of a structured action, as it would have been typed."""
+    match action.kind:
+        case ActionKind.ASK:
+            return action.text
+        case ActionKind.EXAMINE:
+            return f"REQUEST EXAM: {action.text}"
+        case ActionKind.ORDER_TEST:
+            return f"REQUEST TEST: {action.text}"
+        case ActionKind.REQUEST_IMAGES:
+            return "REQUEST IMAGES"
+        case ActionKind.DIAGNOSE:
+            return "DIAGNOSIS READY: " + "; ".join(action.differential)
+        case _:
+            return "END"

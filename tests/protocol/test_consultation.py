@@ -1,0 +1,95 @@
+import pytest
+
+from clinic_env.errors import ProtocolError
+from clinic_env.protocol import Consultation, Limits
+from clinic_env.schema import Action, ActionKind, Turn
+
+
+def answer(consultation: Consultation, message) -> Turn:
+    request = consultation.submit(message)
+    turn = Turn(
+        index=request.turn,
+        doctor_message=request.message,
+        action=request.action,
+        responder=request.responder,
+        observation="ok",
+        error=request.error,
+    )
+    consultation.record(turn)
+    return turn
+
+
+def test_routing_by_action_kind():
+    c = Consultation(Limits(max_turns=10))
+    assert c.submit("How are you?").responder == "patient"
+    c.record(Turn(index=1, doctor_message="", action=None, responder="patient", observation=""))
+    assert c.submit("REQUEST TEST: CBC").responder == "measurement"
+
+
+def test_diagnosis_ends_the_consultation():
+    c = Consultation()
+    answer(c, "Any fever?")
+    answer(c, "DIAGNOSIS READY: Gout; Septic arthritis")
+    assert c.finished and c.outcome == "diagnosed" and not c.truncated
+    assert c.differential == ("Gout", "Septic arthritis")
+    with pytest.raises(ProtocolError, match="over"):
+        c.submit("Anything else?")
+
+
+def test_end_without_diagnosis():
+    c = Consultation()
+    answer(c, "END")
+    assert c.outcome == "ended" and c.differential == ()
+
+
+def test_turn_budget_and_forced_last_turn():
+    c = Consultation(Limits(max_turns=3))
+    answer(c, "Question one?")
+    answer(c, "Question two?")
+    request = c.submit("Pulmonary embolism")
+    assert request.forced_diagnosis
+    assert request.action.kind is ActionKind.DIAGNOSE
+    c.record(
+        Turn(index=3, doctor_message="", action=request.action, responder="system", observation="")
+    )
+    assert c.outcome == "diagnosed"
+
+
+def test_out_of_turns_is_truncation():
+    c = Consultation(Limits(max_turns=2))
+    answer(c, "Question?")
+    answer(c, "REQUEST TEST: CBC")
+    assert c.finished and c.truncated and c.outcome == "out_of_turns"
+
+
+def test_repeated_and_invalid_actions_are_flagged():
+    c = Consultation()
+    answer(c, "Any fever?")
+    assert c.submit("any FEVER?").repeated
+    c.record(Turn(index=2, doctor_message="", action=None, responder="patient", observation=""))
+    request = c.submit("")
+    assert request.error and request.action is None and request.responder == "system"
+
+
+def test_misuse_is_a_protocol_error():
+    c = Consultation()
+    with pytest.raises(ProtocolError, match="pending"):
+        c.record(Turn(index=1, doctor_message="", action=None, responder="system", observation=""))
+    c.submit("hello")
+    with pytest.raises(ProtocolError, match="not been answered"):
+        c.submit("again")
+    with pytest.raises(ProtocolError):
+        Limits(max_turns=0)
+
+
+def test_structured_actions_are_checked():
+    c = Consultation()
+    request = c.submit(Action(kind=ActionKind.ORDER_TEST, text=" "))
+    assert request.error == "the order_test action needs text"
+    assert request.message == "REQUEST TEST:  "
+
+
+def test_overlong_messages_are_rejected():
+    c = Consultation(Limits(max_message_chars=10))
+    request = c.submit("x" * 11)
+    assert request.error and "limit is 10" in request.error
