@@ -1,0 +1,49 @@
+"""Looking up personas and biases by id from ``agents/personas/`` and ``agents/biases/``."""
+
+from __future__ import annotations
+
+import functools
+
+from clinic_env.content import content_path, load_yaml_folder
+from clinic_env.errors import ContentError, UnknownNameError
+from clinic_env.schema.persona import Bias, Persona
+
+DEFAULT_PERSONA = "plain"
+
+
+@functools.cache
+def personas() -> dict[str, Persona]:
+    """Every bundled persona by id, in file-name order."""
+    found: dict[str, Persona] = {}
+    for path, persona in load_yaml_folder(content_path("agents", "personas"), Persona):
+        if persona.id != path.stem:
+            raise ContentError(f"{path}: persona id {persona.id!r} must match the file name")
+        found[persona.id] = persona
+    return found
+
+
+def load_persona(persona_id: str | None) -> Persona:
+    """A persona by id; ``None`` means the neutral default."""
+    known = personas()
+    key = DEFAULT_PERSONA if persona_id is None else persona_id
+    if key not in known:
+        raise UnknownNameError(f"unknown persona {key!r} (known: {', '.join(known)})")
+    return known[key]
+
+
+@functools.cache
+def biases() -> dict[str, Bias]:
+    found: dict[str, Bias] = {}
+    for path, bias in load_yaml_folder(content_path("agents", "biases"), Bias):
+        if bias.id != path.stem:
+            raise ContentError(f"{path}: bias id {bias.id!r} must match the file name")
+        found[bias.id] = bias
+    return found
+
+
+def load_bias(bias_id: str) -> Bias:
+    known = biases()
+    if bias_id not in known:
+        listing = ", ".join(known) or "none are installed yet"
+        raise UnknownNameError(f"unknown bias {bias_id!r} (known: {listing})")
+    return known[bias_id]
