@@ -63,13 +63,15 @@ def format_location(path: Path | str, line: int | None, field: str | None) -> st
 
 
 def _field_name(loc: Sequence[int | str]) -> str:
-    return ".".join(str(part) for part in loc) or "<root>"
+    return ".".join(str(part) for part in loc if part != "[key]") or "<root>"
 
 
 def _node_line(node: yaml.Node, loc: Sequence[int | str]) -> int:
     """The 1-based line of the deepest YAML node along a pydantic error location."""
     line = node.start_mark.line + 1
     for part in loc:
+        if part == "[key]":  # pydantic's marker for a bad mapping key: the key's own line
+            break
         child: yaml.Node | None = None
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:

@@ -11,7 +11,7 @@ import functools
 import re
 import unicodedata
 
-_POSSESSIVE = re.compile(r"(\w)['’]s\b")
+_POSSESSIVE = re.compile(r"(\w)['’][sS]\b")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 _STOP_WORD_TEXT = (
@@ -24,12 +24,22 @@ _STOP_WORD_TEXT = (
 STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
 
 
+_ASCII_FOLD = {code: (chr(code).lower() if chr(code).isalnum() else " ") for code in range(128)}
+
+
+@functools.lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower-case, accent-free, possessive-free text with single spaces and no punctuation."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    without_possessive = _POSSESSIVE.sub(r"\1", ascii_only.lower())
-    return _NON_WORD.sub(" ", without_possessive).strip()
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        text = text.replace("’", "'")
+    if "'" in text:
+        text = _POSSESSIVE.sub(r"\1", text)
+    folded = text.translate(_ASCII_FOLD)
+    if not folded.isascii():
+        folded = _NON_WORD.sub(" ", folded.lower())
+    return " ".join(folded.split())
 
 
 @functools.lru_cache(maxsize=65536)

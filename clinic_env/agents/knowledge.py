@@ -42,6 +42,7 @@ class NameResolver:
                     self._exact.setdefault(folded, canonical)
                     self._stems.append((name_stems(name), canonical))
 
+    @functools.lru_cache(maxsize=16384)  # noqa: B019 - resolvers live as long as the process
     def resolve(self, name: str) -> str | None:
         folded = fold(name)
         if folded in self._exact:
@@ -87,11 +88,12 @@ def _exam_phrases() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
 
 
-def exam_systems_in(request: str) -> list[str]:
+@functools.lru_cache(maxsize=16384)
+def exam_systems_in(request: str) -> tuple[str, ...]:
     """The exam systems a request names, in the order of the catalogue."""
     padded = f" {fold(request)} "
     named = {system for phrase, system in _exam_phrases() if phrase in padded}
-    return [s.name for s in exam_catalog().systems if s.name in named]
+    return tuple(s.name for s in exam_catalog().systems if s.name in named)
 
 
 @functools.cache

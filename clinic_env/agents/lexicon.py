@@ -8,6 +8,7 @@ plus the ids of the word groups they belong to, so "breathless" in a question me
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from pydantic import Field
 
@@ -25,6 +26,17 @@ class LexiconFile(Frozen):
     yes_no_openers: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Question:
+    """What the patient needs to know about a question, computed once per distinct text."""
+
+    terms: frozenset[str]
+    topics: frozenset[str]
+    is_probe: bool
+    is_open: bool
+    is_yes_no: bool
+
+
 class Lexicon:
     """Term extraction with synonym groups; built once and shared by every patient."""
 
@@ -40,7 +52,7 @@ class Lexicon:
                 else:
                     self._word_groups.setdefault(stem(folded), set()).add(group_id)
         self.category_cues: dict[str, frozenset[str]] = {
-            category: frozenset(self.terms(" ".join(cues)) - self._group_ids())
+            category: self.terms(" ".join(cues)) - self._group_ids()
             for category, cues in data.category_cues.items()
         }
         self.open_questions = tuple(f" {fold(q)} " for q in data.open_questions)
@@ -51,7 +63,8 @@ class Lexicon:
         ids = {g for groups in self._word_groups.values() for g in groups}
         return ids | {g for _, g in self._phrase_groups}
 
-    def terms(self, text: str) -> set[str]:
+    @functools.lru_cache(maxsize=65536)  # noqa: B019 - one lexicon per process
+    def terms(self, text: str) -> frozenset[str]:
         """Stems of the meaningful words of ``text`` and the ids of their word groups."""
         folded = fold(text)
         found: set[str] = set()
@@ -67,21 +80,25 @@ class Lexicon:
         for phrase, group_id in self._phrase_groups:
             if phrase in padded:
                 found.add(group_id)
-        return found
+        return frozenset(found)
 
-    def categories(self, terms: set[str]) -> set[str]:
+    def categories(self, terms: frozenset[str]) -> frozenset[str]:
         """The fact categories a question's terms point at."""
-        return {category for category, cues in self.category_cues.items() if terms & cues}
+        return frozenset(c for c, cues in self.category_cues.items() if terms & cues)
 
-    def is_open_question(self, folded_padded: str) -> bool:
-        return any(phrase in folded_padded for phrase in self.open_questions)
-
-    def is_diagnosis_probe(self, folded_padded: str) -> bool:
-        return any(phrase in folded_padded for phrase in self.diagnosis_probes)
-
-    def is_yes_no(self, folded: str) -> bool:
-        first = folded.split(" ", 1)[0] if folded else ""
-        return first in self.yes_no_openers
+    @functools.lru_cache(maxsize=65536)  # noqa: B019 - one lexicon per process
+    def question(self, text: str) -> Question:
+        """Everything the patient reads off a question (doctors repeat themselves a lot)."""
+        folded = fold(text)
+        padded = f" {folded} "
+        terms = self.terms(folded)
+        return Question(
+            terms=terms,
+            topics=self.categories(terms),
+            is_probe=any(phrase in padded for phrase in self.diagnosis_probes),
+            is_open=any(phrase in padded for phrase in self.open_questions),
+            is_yes_no=folded.split(" ", 1)[0] in self.yes_no_openers,
+        )
 
 
 @functools.cache

@@ -79,13 +79,13 @@ class OfflineMeasurement:
 
     def _exam(self, requested: str) -> MeasurementResult:
         folded = fold(requested).removesuffix(" examination").removesuffix(" exam")
-        systems = [] if folded in WHOLE_EXAM_WORDS else exam_systems_in(requested)
+        systems = () if folded in WHOLE_EXAM_WORDS else exam_systems_in(requested)
         if not systems and folded not in WHOLE_EXAM_WORDS:
             text = self.texts.exam_unrecognised.format(request=requested)
             return MeasurementResult(text, found=False)
         lines: list[str] = []
         found = False
-        for system in systems or [None]:
+        for system in systems or (None,):
             findings = [f for f in self.view.exam if system is None or fold(f.system) == system]
             lines.extend(self._finding(f) for f in findings)
             found = found or bool(findings)

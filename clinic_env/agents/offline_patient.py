@@ -14,19 +14,20 @@ from __future__ import annotations
 import functools
 import math
 import random
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from clinic_env.agents.base import PATIENTS, PatientQuestion, PatientReply
-from clinic_env.agents.lexicon import Lexicon, lexicon
+from clinic_env.agents.lexicon import Lexicon, Question, lexicon
 from clinic_env.content import content_path, load_yaml_model
 from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import Fact, PatientView
 from clinic_env.schema.persona import Persona
-from clinic_env.text import fold
 
 RELEVANCE_THRESHOLD = 1.6
 """Minimum weighted overlap for a fact to count as an answer to the question."""
 CATEGORY_BONUS = 1.2
+MAX_REMEMBERED_QUESTIONS = 4096
 STORY_CATEGORIES = ("presenting_complaint", "history_of_present_illness")
 STORY_TOPICS = frozenset((*STORY_CATEGORIES, "review_of_systems"))
 """An open question about these topics ("what brings you", "anything else") gets the story."""
@@ -50,12 +51,32 @@ def default_phrases() -> PatientPhrases:
 
 @dataclass(frozen=True, slots=True)
 class FactIndex:
-    """The facts of one case as weighted term sets, built once per case."""
+    """The facts of one case as an inverted index of weighted terms, built once per case."""
 
-    terms: tuple[frozenset[str], ...]
-    weights: dict[str, float]
-    categories: tuple[str, ...]
+    postings: dict[str, tuple[tuple[int, float], ...]]
+    by_category: dict[str, tuple[int, ...]]
     story_order: tuple[int, ...]
+    answers: dict[Question, tuple[int, ...]] = field(default_factory=dict)
+    """Relevant facts per question already asked of this case (a pure function of both)."""
+
+    def relevant(self, asked: Question) -> tuple[int, ...]:
+        """Facts scoring at least the threshold, best first (ties in case order)."""
+        known = self.answers.get(asked)
+        if known is not None:
+            return known
+        scores: dict[int, float] = {}
+        for term in asked.terms:
+            for fact, weight in self.postings.get(term, ()):
+                scores[fact] = scores.get(fact, 0.0) + weight
+        for topic in asked.topics:
+            for fact in self.by_category.get(topic, ()):
+                scores[fact] = scores.get(fact, 0.0) + CATEGORY_BONUS
+        ranked = sorted(
+            (-score, fact) for fact, score in scores.items() if score >= RELEVANCE_THRESHOLD
+        )
+        if len(self.answers) < MAX_REMEMBERED_QUESTIONS:
+            self.answers[asked] = tuple(fact for _, fact in ranked)
+        return tuple(fact for _, fact in ranked)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -67,10 +88,20 @@ def build_index(facts: tuple[Fact, ...]) -> FactIndex:
         for term in terms:
             frequency[term] = frequency.get(term, 0) + 1
     total = len(facts)
-    weights = {term: math.log(1 + total / count) for term, count in frequency.items()}
+    postings: dict[str, list[tuple[int, float]]] = {}
+    for i, terms in enumerate(fact_terms):
+        for term in terms:
+            postings.setdefault(term, []).append((i, math.log(1 + total / frequency[term])))
+    by_category: dict[str, list[int]] = {}
+    for i, fact in enumerate(facts):
+        by_category.setdefault(fact.category, []).append(i)
     story = [i for i, f in enumerate(facts) if f.category in STORY_CATEGORIES]
     story += [i for i, f in enumerate(facts) if f.category not in STORY_CATEGORIES]
-    return FactIndex(fact_terms, weights, tuple(f.category for f in facts), tuple(story))
+    return FactIndex(
+        {term: tuple(entries) for term, entries in postings.items()},
+        {category: tuple(indices) for category, indices in by_category.items()},
+        tuple(story),
+    )
 
 
 def speaker_label(view: PatientView) -> str:
@@ -113,32 +144,30 @@ class OfflinePatient:
     def answer(self, question: str) -> PatientReply:
         """The synchronous core of :meth:`reply` (no I/O)."""
         self.turns += 1
-        folded = fold(question)
-        padded = f" {folded} "
-        if self.words.is_diagnosis_probe(padded):
+        asked = self.words.question(question)
+        if asked.is_probe:
             return PatientReply(self._decorate(self.rng.choice(self.deflect)))
-        chosen, held_back = self._select(folded, padded)
+        chosen, held_back = self._select(asked)
         if chosen:
             body = " ".join(self._voice(self.view.facts[i]) for i in chosen)
         elif held_back:
             body = self.rng.choice(self.hesitate)
-        elif self.words.is_open_question(padded):
+        elif asked.is_open:
             body = self.rng.choice(self.nothing_more)
-        elif self.words.is_yes_no(folded):
+        elif asked.is_yes_no:
             body = self.rng.choice(self.deny)
         else:
             body = self.rng.choice(self.unknown)
         self.told.update(chosen)
         return PatientReply(self._decorate(body), tuple(chosen))
 
-    def _select(self, folded: str, padded: str) -> tuple[list[int], bool]:
+    def _select(self, asked: Question) -> tuple[list[int], bool]:
         """The facts to tell, and whether a relevant fact was held back."""
-        terms = self.words.terms(folded)
-        topics = self.words.categories(terms)
-        if self.words.is_open_question(padded) and topics <= STORY_TOPICS:
+        candidates: Sequence[int]
+        if asked.is_open and asked.topics <= STORY_TOPICS:
             candidates = [i for i in self.index.story_order if i not in self.told]
         else:
-            candidates = self._relevant(terms, topics)
+            candidates = self.index.relevant(asked)
         chosen: list[int] = []
         held_back = False
         disclosure = self.persona.behaviour.disclosure
@@ -151,20 +180,6 @@ class OfflinePatient:
                 self.withheld.add(i)
                 held_back = True
         return chosen, held_back
-
-    def _relevant(self, question_terms: set[str], categories: set[str]) -> list[int]:
-        if not question_terms:
-            return []
-        weights = self.index.weights
-        scored: list[tuple[float, int]] = []
-        for i, terms in enumerate(self.index.terms):
-            score = sum(weights[t] for t in question_terms & terms)
-            if self.index.categories[i] in categories:
-                score += CATEGORY_BONUS
-            if score >= RELEVANCE_THRESHOLD:
-                scored.append((-score, i))
-        scored.sort()
-        return [i for _, i in scored]
 
     def _voice(self, fact: Fact) -> str:
         return fact.says or fact.text

@@ -3,9 +3,9 @@
 A consultation alternates between the doctor and whoever answers the doctor's action (the
 patient for questions, the measurement agent for exams, tests and images, the protocol itself
 for diagnoses, ends and rejected messages). :meth:`Consultation.submit` takes the doctor's
-message and says who must answer; :meth:`Consultation.record` takes the answer and closes the
-turn. Every face (Gym, PettingZoo, trainers, the batch runner) drives this one machine through
-:mod:`clinic_env.session`.
+message and says who must answer; :meth:`Consultation.close` closes the turn once answered.
+Keeping the record of what was said is the session's job. Every face (Gym, PettingZoo,
+trainers, the batch runner) drives this one machine through :mod:`clinic_env.session`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,17 @@ from enum import StrEnum
 from clinic_env.errors import ProtocolError
 from clinic_env.protocol.parsing import ParseError, parse_action
 from clinic_env.schema.action import Action, ActionKind
-from clinic_env.schema.transcript import Outcome, Responder, Turn
+from clinic_env.schema.transcript import Outcome, Responder
 from clinic_env.text import fold
 
 DEFAULT_MAX_TURNS = 20
+_RESPONDERS: dict[ActionKind, Responder] = {
+    ActionKind.ASK: "patient",
+    ActionKind.EXAMINE: "measurement",
+    ActionKind.ORDER_TEST: "measurement",
+    ActionKind.REQUEST_IMAGES: "measurement",
+}
+"""Who answers each action; diagnoses, ends and rejected messages are answered by the system."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,19 +72,15 @@ class Consultation:
 
     limits: Limits = field(default_factory=Limits)
     phase: Phase = Phase.AWAITING_DOCTOR
-    turns: list[Turn] = field(default_factory=list)
+    turn_count: int = 0
     outcome: Outcome | None = None
     differential: tuple[str, ...] = ()
     _pending: Request | None = None
     _seen_actions: set[tuple[str, str]] = field(default_factory=set)
 
     @property
-    def turn_count(self) -> int:
-        return len(self.turns)
-
-    @property
     def turns_left(self) -> int:
-        return self.limits.max_turns - len(self.turns)
+        return self.limits.max_turns - self.turn_count
 
     @property
     def finished(self) -> bool:
@@ -93,7 +96,7 @@ class Consultation:
             raise ProtocolError("the consultation is over; reset before stepping again")
         if self.phase is Phase.AWAITING_REPLY:
             raise ProtocolError("the previous turn has not been answered yet")
-        turn = len(self.turns) + 1
+        turn = self.turn_count + 1
         is_last = turn == self.limits.max_turns
         if isinstance(message, Action):
             parsed: Action | ParseError = _check_structured(message)
@@ -121,25 +124,20 @@ class Consultation:
             key = (parsed.kind.value, fold(parsed.text) or "|".join(map(fold, parsed.differential)))
             repeated = key in self._seen_actions
             self._seen_actions.add(key)
-            responder: Responder = {
-                ActionKind.ASK: "patient",
-                ActionKind.EXAMINE: "measurement",
-                ActionKind.ORDER_TEST: "measurement",
-                ActionKind.REQUEST_IMAGES: "measurement",
-            }.get(parsed.kind, "system")
+            responder = _RESPONDERS.get(parsed.kind, "system")
             request = Request(turn, text, parsed, responder, None, repeated, forced)
         self._pending = request
         self.phase = Phase.AWAITING_REPLY
         return request
 
-    def record(self, turn: Turn) -> None:
-        """Close the pending turn with its answer, and finish the consultation if it is over."""
+    def close(self, request: Request) -> None:
+        """Close the pending turn once it is answered; finish the consultation if it is over."""
         pending = self._pending
         if self.phase is not Phase.AWAITING_REPLY or pending is None:
-            raise ProtocolError("record() needs a pending turn from submit()")
-        if turn.index != pending.turn:
-            raise ProtocolError(f"turn {turn.index} recorded while turn {pending.turn} is pending")
-        self.turns.append(turn)
+            raise ProtocolError("close() needs a pending turn from submit()")
+        if request is not pending:
+            raise ProtocolError(f"turn {request.turn} closed while turn {pending.turn} is pending")
+        self.turn_count = pending.turn
         self._pending = None
         outcome = self.outcome_of(pending)
         if outcome is not None:

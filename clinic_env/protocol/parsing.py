@@ -10,6 +10,7 @@ whose text tells the doctor what went wrong; it never raises.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -97,11 +98,20 @@ def parse_action(message: str) -> Action | ParseError:
     """Parse one doctor message; never raises."""
     if not isinstance(message, str):
         return ParseError(f"a message must be text, not {type(message).__name__}")
+    return _parse_text(message)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_text(message: str) -> Action | ParseError:
+    """Parsing is pure and its results immutable, so repeated messages are parsed once."""
     stripped = message.strip()
     if not stripped.strip(_TRIM):
         return ParseError("the message is empty")
     if stripped.startswith("{"):
         return parse_json_action(stripped)
+    lowered = stripped.lower()
+    if "request" not in lowered and "ready" not in lowered and "end" not in lowered:
+        return Action(kind=ActionKind.ASK, text=stripped)  # the common case: a plain question
     if match := _DIAGNOSIS.search(stripped):
         differential = split_differential(stripped[match.end() :])
         if not differential:

@@ -2,27 +2,19 @@ import pytest
 
 from clinic_env.errors import ProtocolError
 from clinic_env.protocol import Consultation, Limits
-from clinic_env.schema import Action, ActionKind, Turn
+from clinic_env.schema import Action, ActionKind
 
 
-def answer(consultation: Consultation, message) -> Turn:
-    request = consultation.submit(message)
-    turn = Turn(
-        index=request.turn,
-        doctor_message=request.message,
-        action=request.action,
-        responder=request.responder,
-        observation="ok",
-        error=request.error,
-    )
-    consultation.record(turn)
-    return turn
+def answer(consultation: Consultation, message) -> None:
+    consultation.close(consultation.submit(message))
 
 
 def test_routing_by_action_kind():
     c = Consultation(Limits(max_turns=10))
-    assert c.submit("How are you?").responder == "patient"
-    c.record(Turn(index=1, doctor_message="", action=None, responder="patient", observation=""))
+    request = c.submit("How are you?")
+    assert request.responder == "patient"
+    c.close(request)
+    assert c.turn_count == 1 and c.turns_left == 9
     assert c.submit("REQUEST TEST: CBC").responder == "measurement"
 
 
@@ -49,9 +41,7 @@ def test_turn_budget_and_forced_last_turn():
     request = c.submit("Pulmonary embolism")
     assert request.forced_diagnosis
     assert request.action.kind is ActionKind.DIAGNOSE
-    c.record(
-        Turn(index=3, doctor_message="", action=request.action, responder="system", observation="")
-    )
+    c.close(request)
     assert c.outcome == "diagnosed"
 
 
@@ -65,19 +55,23 @@ def test_out_of_turns_is_truncation():
 def test_repeated_and_invalid_actions_are_flagged():
     c = Consultation()
     answer(c, "Any fever?")
-    assert c.submit("any FEVER?").repeated
-    c.record(Turn(index=2, doctor_message="", action=None, responder="patient", observation=""))
+    repeated = c.submit("any FEVER?")
+    assert repeated.repeated
+    c.close(repeated)
     request = c.submit("")
     assert request.error and request.action is None and request.responder == "system"
 
 
 def test_misuse_is_a_protocol_error():
     c = Consultation()
+    other = Consultation().submit("elsewhere")
     with pytest.raises(ProtocolError, match="pending"):
-        c.record(Turn(index=1, doctor_message="", action=None, responder="system", observation=""))
+        c.close(other)
     c.submit("hello")
     with pytest.raises(ProtocolError, match="not been answered"):
         c.submit("again")
+    with pytest.raises(ProtocolError, match="is pending"):
+        c.close(other)
     with pytest.raises(ProtocolError):
         Limits(max_turns=0)
 
