@@ -1,0 +1,28 @@
+"""The scripted doctors' wording, loaded from ``agents/prompts/scripted_doctor.yaml``."""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+from clinic_env.content import content_path, load_yaml_model
+from clinic_env.schema.base import Frozen
+
+Inquiry = Literal["chief_complaint", "specification", "accompanying", "history"]
+
+
+class ScriptedQuestion(Frozen):
+    inquiry: Inquiry
+    text: str
+
+
+class DoctorScript(Frozen):
+    history_questions: tuple[ScriptedQuestion, ...]
+    extra_questions: tuple[str, ...]
+    specialty_exams: dict[str, tuple[str, ...]]
+    default_exams: tuple[str, ...]
+
+
+@functools.cache
+def doctor_script() -> DoctorScript:
+    return load_yaml_model(content_path("agents", "prompts", "scripted_doctor.yaml"), DoctorScript)
