@@ -1,0 +1,40 @@
+"""The ``clinic-env`` console script: one sub-command per module of this package."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from clinic_env.cli import cases as cases_command
+from clinic_env.cli import personas as personas_command
+from clinic_env.cli import run as run_command
+from clinic_env.errors import UserError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clinic-env", description="Simulated clinical consultations for doctor agents."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (run_command, cases_command, personas_command):
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a user error prints one line (no traceback) and exits with 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as exc:
+        print(f"clinic-env: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("clinic-env: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

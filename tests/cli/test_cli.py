@@ -1,0 +1,67 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from clinic_env.cli.main import main
+
+
+def test_run_writes_a_run_folder_and_prints_the_summary(tmp_path: Path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "run",
+            "starter",
+            "--personas",
+            "plain,anxious",
+            "--cases",
+            "resp-001,derm-001",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    lines = (out / "transcripts.jsonl").read_text().splitlines()
+    assert len(lines) == 4
+    assert {json.loads(line)["persona"] for line in lines} == {"plain", "anxious"}
+    printed = capsys.readouterr().out
+    assert "| all | 4 |" in printed
+    assert "accuracy" in (out / "summary.md").read_text()
+
+
+def test_run_refuses_to_overwrite(tmp_path: Path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--cases", "resp-001", "--out", str(out)]) == 0
+    before = (out / "transcripts.jsonl").read_text()
+    assert main(["run", "--cases", "resp-001", "--out", str(out)]) == 2
+    assert "already holds" in capsys.readouterr().err
+    assert (out / "transcripts.jsonl").read_text() == before
+
+
+def test_user_errors_are_one_line_without_traceback():
+    result = subprocess.run(
+        [sys.executable, "-m", "clinic_env.cli.main", "run", "--personas", "grumpy"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "unknown persona 'grumpy'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cases_and_personas_commands(capsys):
+    assert main(["cases", "list"]) == 0
+    assert "resp-001" in capsys.readouterr().out
+    assert main(["cases", "show", "resp-001"]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == "resp-001"
+    assert main(["personas", "list"]) == 0
+    assert "anxious" in capsys.readouterr().out
+    assert main(["cases", "show", "nope"]) == 2
+
+
+def test_cases_validate_reports_a_bad_file(tmp_path: Path, capsys):
+    (tmp_path / "bad.yaml").write_text("id: x\nspecialty: y\n")
+    assert main(["cases", "validate", str(tmp_path)]) == 2
+    assert "bad.yaml" in capsys.readouterr().err
