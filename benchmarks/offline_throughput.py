@@ -1,0 +1,78 @@
+"""Offline throughput: Gym env steps per second and reset time, one process, one core.
+
+Run: ``python benchmarks/offline_throughput.py [--steps N]``. Plays the bundled cases with a
+fixed script of questions, exams and tests (the patient and measurement agents are the
+offline ones), and prints steps/s and the mean and 99th-percentile reset time. The issue's
+goal is 20,000 steps/s and resets under 1 ms; the figures printed are what this machine does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+from clinic_env.envs.gym_env import ClinicEnv
+
+SCRIPT = (
+    "What brings you in today?",
+    "When did it start and how has it changed?",
+    "Any fever, cough or vomiting?",
+    "Do you take any medications?",
+    "Any allergies?",
+    "Do you smoke or drink alcohol?",
+    "Does anything run in your family?",
+    "REQUEST EXAM: vital signs",
+    "REQUEST EXAM: abdomen",
+    "REQUEST TEST: CBC",
+    "REQUEST TEST: C-reactive protein",
+    "Anything else you have noticed?",
+    "DIAGNOSIS READY: Pulmonary embolism; Gout; Acute appendicitis",
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--persona", default="anxious")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the goal says
+
+    env = ClinicEnv("starter", persona=args.persona)
+    cold: list[float] = []
+    for case in env.cases:  # the first reset of each case builds its indexes: timed apart
+        started = time.perf_counter()
+        env.reset(seed=0, options={"case_id": case.id})
+        cold.append(time.perf_counter() - started)
+    resets: list[float] = []
+    steps = 0
+    step_time = 0.0
+    episode = 0
+    while steps < args.steps:
+        started = time.perf_counter()
+        env.reset(seed=episode)
+        resets.append(time.perf_counter() - started)
+        episode += 1
+        started = time.perf_counter()
+        for message in SCRIPT:
+            _, _, terminated, truncated, _ = env.step(message)
+            steps += 1
+            if terminated or truncated:
+                break
+        step_time += time.perf_counter() - started
+
+    resets_ms = sorted(r * 1000 for r in resets)
+    p99 = resets_ms[min(len(resets_ms) - 1, int(0.99 * len(resets_ms)))]
+    print(f"episodes: {episode}, steps: {steps}")
+    print(f"env steps per second: {steps / step_time:,.0f} (goal 20,000)")
+    print(f"reset: mean {statistics.fmean(resets_ms):.3f} ms, p99 {p99:.3f} ms (goal < 1 ms)")
+    print(
+        "first reset of each case (builds its indexes): "
+        f"mean {statistics.fmean(cold) * 1000:.3f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
