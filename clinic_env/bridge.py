@@ -14,6 +14,10 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 ResultT = TypeVar("ResultT")
+_EAGER_WAITED = (
+    "a coroutine run eagerly tried to wait: it needs the event loop "
+    "(an agent marked offline must not wait on I/O)"
+)
 
 
 class _LoopThread:
@@ -50,7 +54,9 @@ def run_sync(coroutine: Coroutine[Any, Any, ResultT], *, eager: bool = False) ->
             coroutine.send(None)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+        except RuntimeError as exc:  # asyncio's "no running event loop", from an await
+            raise RuntimeError(_EAGER_WAITED) from exc
         coroutine.close()
-        raise RuntimeError("a coroutine run eagerly tried to wait; it needs the event loop")
+        raise RuntimeError(_EAGER_WAITED)
     future = asyncio.run_coroutine_threadsafe(coroutine, _LOOP_THREAD.loop())
     return future.result()

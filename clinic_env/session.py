@@ -7,16 +7,11 @@ consultations while model-backed agents wait on servers; offline agents never wa
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from clinic_env.agents.base import (
-    DOCTORS,
-    MEASUREMENTS,
-    PATIENTS,
-    PRIVILEGED_DOCTORS,
     DoctorAgent,
     DoctorObservation,
     MeasurementAgent,
@@ -25,19 +20,22 @@ from clinic_env.agents.base import (
     PatientQuestion,
     is_offline,
 )
+from clinic_env.agents.model_role import CallLog
 from clinic_env.agents.offline_patient import speaker_label
 from clinic_env.agents.personas import load_bias, load_persona
 from clinic_env.errors import ProtocolError
 from clinic_env.evaluators.leak import leak_guard
+from clinic_env.evaluators.llm_judge import LLMJudge
 from clinic_env.evaluators.matcher import DiagnosisMatcher
 from clinic_env.evaluators.rewards import RewardSpec, load_reward_spec
 from clinic_env.evaluators.scoring import diagnosis_rank, score_consultation
 from clinic_env.protocol.consultation import Consultation, Limits, Request
 from clinic_env.protocol.texts import ProtocolTexts, protocol_texts
+from clinic_env.roles import RoleContext, RoleSpec, agent_rng, role_label
 from clinic_env.schema.action import Action, ActionKind
-from clinic_env.schema.case import Case
-from clinic_env.schema.persona import Persona
-from clinic_env.schema.transcript import Score, Transcript, Turn
+from clinic_env.schema.case import Case, CaseImage
+from clinic_env.schema.persona import Bias, Persona
+from clinic_env.schema.transcript import Score, ScoreComponent, Transcript, Turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +47,6 @@ class StepResult:
     terminated: bool
     truncated: bool
     info: dict[str, Any]
-
-
-def agent_rng(seed: int, case_id: str, role: str) -> random.Random:
-    """An independent, reproducible random stream per role of one consultation."""
-    return random.Random(f"{seed}:{case_id}:{role}")
 
 
 @dataclass
@@ -71,6 +64,9 @@ class Session:
     agent_names: dict[str, str] = field(default_factory=dict)
     biases: tuple[str, ...] = ()
     show_options: bool = False
+    images_at_start: bool = False
+    judge: LLMJudge | None = None
+    log: CallLog = field(default_factory=CallLog)
     matcher: DiagnosisMatcher = field(default_factory=DiagnosisMatcher.from_content)
 
     def __post_init__(self) -> None:
@@ -89,6 +85,9 @@ class Session:
         self.score = Score()
         self.error: str | None = None
         self.opening = self._opening()
+        self._images_to_show: tuple[CaseImage, ...] = (
+            self.case.images if self.images_at_start else ()
+        )
 
     @property
     def done(self) -> bool:
@@ -99,8 +98,10 @@ class Session:
         return f"{self.dataset}/{self.case.id}/{self.persona.id}/{self.seed}"
 
     def observation_for_doctor(self, text: str) -> DoctorObservation:
+        """What a doctor agent gets: the text, the turn budget, and images just shown."""
         c = self.consultation
-        return DoctorObservation(text, c.turn_count + 1, c.turns_left, self.doctor_view)
+        images, self._images_to_show = self._images_to_show, ()
+        return DoctorObservation(text, c.turn_count + 1, c.turns_left, self.doctor_view, images)
 
     def _opening(self) -> str:
         case = self.case
@@ -122,6 +123,7 @@ class Session:
         if self.done:
             raise ProtocolError("the consultation is over; reset before stepping again")
         request = self.consultation.submit(message)
+        self.log.turn = request.turn
         try:
             observation, facts, cost, hours, found = await self._answer(request)
         except Exception as exc:  # noqa: BLE001 - an agent's failure is recorded, not lost
@@ -133,6 +135,8 @@ class Session:
         kind = request.action.kind if request.action is not None else None
         if kind is ActionKind.ORDER_TEST:
             self.test_costs.append(cost)
+        elif kind is ActionKind.REQUEST_IMAGES:
+            self._images_to_show = self.case.images
         asked = request.responder == "patient"
         signals = {
             "new_facts": float(len(new_facts)),
@@ -182,6 +186,10 @@ class Session:
                 revealed=self.revealed,
                 test_costs=self.test_costs,
             )
+            if self.judge is not None:
+                self.score = Score(
+                    components=(*self.score.components, *await self._judge(differential))
+                )
         info: dict[str, Any] = {
             "turn": request.turn,
             "turns_left": self.consultation.turns_left,
@@ -227,6 +235,26 @@ class Session:
             return diagnosis_rank(self.case, differential, self.matcher)
         except Exception as exc:  # noqa: BLE001 - recorded on the score, never a silent 0
             return exc
+
+    async def _judge(self, differential: Sequence[str]) -> list[ScoreComponent]:
+        """The model judge's view of the diagnosis; its failure is recorded on the score."""
+        assert self.judge is not None
+        try:
+            rank = await self.judge.rank(differential, self.case.ground_truth.diagnosis)
+        except Exception as exc:  # noqa: BLE001 - a failed judgement is data, not a crash
+            error = f"{type(exc).__name__}: {exc}"
+            return [
+                ScoreComponent(name=f"judge_top{k}", value=None, evaluator="llm_judge", error=error)
+                for k in (1, 3)
+            ]
+        return [
+            ScoreComponent(
+                name=f"judge_top{k}",
+                value=float(rank is not None and rank <= k),
+                evaluator="llm_judge",
+            )
+            for k in (1, 3)
+        ]
 
     def _end_signals(
         self, differential: Sequence[str], outcome: str, rank: int | Exception | None
@@ -306,6 +334,7 @@ class Session:
             differential=c.differential,
             outcome=c.outcome or "error",
             score=self.score,
+            model_calls=tuple(self.log.calls),
             error=self.error,
         )
 
@@ -316,29 +345,35 @@ def create_session(
     dataset: str = "custom",
     persona: str | None = None,
     biases: Sequence[str] = (),
-    patient: str = "offline",
-    measurement: str = "offline",
+    patient: RoleSpec = "offline",
+    measurement: RoleSpec = "offline",
+    judge: RoleSpec | None = None,
     reward: str = "default",
     max_turns: int = 20,
     show_options: bool = False,
+    images_at_start: bool = False,
+    synthesise_results: bool = False,
     seed: int = 0,
-    doctor: str | None = None,
+    doctor: RoleSpec | None = None,
+    context: RoleContext | None = None,
 ) -> Session:
-    """A session with agents built by registered name, each with its own seeded stream."""
+    """A session whose roles are each a registered agent or a model, seeded per role.
+
+    ``doctor`` only names the doctor in the transcript; create it with :func:`create_doctor`.
+    """
     persona_model = load_persona(persona)
-    for bias in biases:
-        load_bias(bias)
-    names = {"patient": patient, "measurement": measurement}
+    bias_models = [load_bias(bias) for bias in biases]
+    context = context or RoleContext(case, seed)
+    names = {"patient": role_label(patient), "measurement": role_label(measurement)}
     if doctor is not None:
-        names["doctor"] = doctor
+        names["doctor"] = role_label(doctor)
+    if judge is not None:
+        names["judge"] = role_label(judge)
+    bias_texts = bias_prompts(case, bias_models, "patient", seed)
     return Session(
         case=case,
-        patient=PATIENTS.get(patient)(
-            case.patient_view(), persona_model, agent_rng(seed, case.id, "patient")
-        ),
-        measurement=MEASUREMENTS.get(measurement)(
-            case.measurement_view(), agent_rng(seed, case.id, "measurement")
-        ),
+        patient=context.patient(patient, persona_model, bias_texts),
+        measurement=context.measurement(measurement, synthesise_results),
         persona=persona_model,
         dataset=dataset,
         seed=seed,
@@ -347,14 +382,36 @@ def create_session(
         agent_names=names,
         biases=tuple(biases),
         show_options=show_options,
+        images_at_start=images_at_start,
+        judge=context.judge(judge),
+        log=context.log,
     )
 
 
-def create_doctor(name: str, session: Session) -> DoctorAgent:
-    """A doctor by registered name; only privileged doctors (the oracle) see the whole case."""
-    factory = DOCTORS.get(name)
-    case = session.case if name in PRIVILEGED_DOCTORS else None
-    return factory(session.doctor_view, agent_rng(session.seed, session.case.id, "doctor"), case)
+def bias_prompts(case: Case, biases: Sequence[Bias], role: str, seed: int) -> list[str]:
+    """The bias texts for one role, each cognitive bias pointed at a wrong diagnosis drawn
+    (seeded) from the case's differential or options."""
+    truth = case.ground_truth
+    wrong = [d.diagnosis for d in truth.differentials]
+    if case.options:
+        wrong += [text for letter, text in case.options.items() if letter != truth.answer_option]
+    rng = agent_rng(seed, case.id, f"{role}-bias")
+    texts = []
+    for bias in biases:
+        if role not in bias.applies_to:
+            continue
+        target = rng.choice(wrong) if wrong else "something serious"
+        texts.append(bias.prompt.replace("{target}", target))
+    return texts
+
+
+def create_doctor(
+    spec: RoleSpec, session: Session, context: RoleContext | None = None
+) -> DoctorAgent:
+    """A doctor for ``session``: a registered one (only privileged ones, the oracle, see the
+    whole case) or a model."""
+    context = context or RoleContext(session.case, session.seed, log=session.log)
+    return context.doctor(spec, session.limits.max_turns, session.show_options)
 
 
 async def run_consultation(session: Session, doctor: DoctorAgent) -> Transcript:

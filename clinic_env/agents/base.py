@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from clinic_env.registry import Registry
 from clinic_env.schema.action import Action
-from clinic_env.schema.case import Case, DoctorView, MeasurementView, PatientView
+from clinic_env.schema.case import Case, CaseImage, DoctorView, MeasurementView, PatientView
 from clinic_env.schema.persona import Persona
 
 
@@ -52,6 +52,8 @@ class DoctorObservation:
     turn: int
     turns_left: int
     view: DoctorView
+    images: tuple[CaseImage, ...] = ()
+    """Images shown with this observation (after REQUEST IMAGES, or at the start if set)."""
 
 
 @runtime_checkable

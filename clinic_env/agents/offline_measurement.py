@@ -60,13 +60,7 @@ class OfflineMeasurement:
         canonical = self.tests.resolve(requested)
         result = self._case_tests.get(canonical or "") or self._case_tests.get(fold(requested))
         if result is not None:
-            text = self.texts.test_result.format(
-                name=result.name,
-                result=result.result,
-                cost=f"{result.cost_usd:g}",
-                turnaround=format_hours(result.turnaround_hours),
-            )
-            return MeasurementResult(text, result.cost_usd, result.turnaround_hours, True)
+            return self.test_result(result)
         listed = test_catalog().get(canonical) if canonical else None
         cost = listed.cost_usd if listed else 0.0
         hours = listed.turnaround_hours if listed else 0.0
@@ -76,6 +70,16 @@ class OfflineMeasurement:
             turnaround=format_hours(hours),
         )
         return MeasurementResult(text, cost, hours, False)
+
+    def test_result(self, result: TestResult) -> MeasurementResult:
+        """A case test's result as the doctor sees it, with its price and wait."""
+        text = self.texts.test_result.format(
+            name=result.name,
+            result=result.result,
+            cost=f"{result.cost_usd:g}",
+            turnaround=format_hours(result.turnaround_hours),
+        )
+        return MeasurementResult(text, result.cost_usd, result.turnaround_hours, True)
 
     def _exam(self, requested: str) -> MeasurementResult:
         folded = fold(requested).removesuffix(" examination").removesuffix(" exam")
@@ -87,13 +91,13 @@ class OfflineMeasurement:
         found = False
         for system in systems or (None,):
             findings = [f for f in self.view.exam if system is None or fold(f.system) == system]
-            lines.extend(self._finding(f) for f in findings)
+            lines.extend(self.format_finding(f) for f in findings)
             found = found or bool(findings)
             if not findings:
                 lines.append(self.texts.exam_normal.format(system=system or "all systems"))
         return MeasurementResult("\n".join(lines), found=found)
 
-    def _finding(self, finding: ExamFinding) -> str:
+    def format_finding(self, finding: ExamFinding) -> str:
         label = (
             finding.system
             if finding.name == finding.system

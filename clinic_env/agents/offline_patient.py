@@ -56,6 +56,8 @@ class FactIndex:
     postings: dict[str, tuple[tuple[int, float], ...]]
     by_category: dict[str, tuple[int, ...]]
     story_order: tuple[int, ...]
+    fact_words: tuple[frozenset[str], ...]
+    """Each fact's word stems (no synonym groups): what a free-text reply must echo."""
     answers: dict[Question, tuple[int, ...]] = field(default_factory=dict)
     """Relevant facts per question already asked of this case (a pure function of both)."""
 
@@ -101,6 +103,21 @@ def build_index(facts: tuple[Fact, ...]) -> FactIndex:
         {term: tuple(entries) for term, entries in postings.items()},
         {category: tuple(indices) for category, indices in by_category.items()},
         tuple(story),
+        tuple(frozenset(t for t in terms if not t.startswith("#")) for terms in fact_terms),
+    )
+
+
+ECHO_SHARE = 0.6
+"""Share of a fact's words a free-text reply must contain for the fact to count as told."""
+
+
+def facts_told(index: FactIndex, reply: str) -> tuple[int, ...]:
+    """The facts a free-text (model) reply tells, judged by the words it shares with each."""
+    said = {t for t in lexicon().terms(reply) if not t.startswith("#")}
+    return tuple(
+        i
+        for i, words in enumerate(index.fact_words)
+        if words and len(words & said) >= ECHO_SHARE * len(words)
     )
 
 

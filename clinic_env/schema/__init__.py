@@ -18,7 +18,14 @@ from clinic_env.schema.case import (
     TestResult,
 )
 from clinic_env.schema.persona import Bias, Persona, PersonaBehaviour, PersonaPhrases
-from clinic_env.schema.transcript import Outcome, Score, ScoreComponent, Transcript, Turn
+from clinic_env.schema.transcript import (
+    ModelCall,
+    Outcome,
+    Score,
+    ScoreComponent,
+    Transcript,
+    Turn,
+)
 
 __all__ = [
     "FACT_CATEGORIES",
@@ -35,6 +42,7 @@ __all__ = [
     "FactCategory",
     "GroundTruth",
     "MeasurementView",
+    "ModelCall",
     "Outcome",
     "PatientView",
     "Persona",

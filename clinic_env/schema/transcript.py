@@ -54,6 +54,21 @@ class Score(Frozen):
         return {component.name: component.value for component in self.components}
 
 
+class ModelCall(Frozen):
+    """One model call: what it was for, its cache key, and what it used.
+
+    Nothing that differs between a live run and its replay (latency, attempts, cache hits) is
+    kept here, so a replayed transcript is byte-identical to the recorded one.
+    """
+
+    role: str
+    turn: int = Field(ge=0, description="the doctor turn it served; 0 before the first")
+    key: str = Field(description="the reply cache key")
+    prompt_tokens: int = Field(ge=0)
+    completion_tokens: int = Field(ge=0)
+    cost_usd: float = Field(ge=0)
+
+
 class Transcript(Frozen):
     schema_version: int = TRANSCRIPT_SCHEMA_VERSION
     id: str
@@ -69,4 +84,18 @@ class Transcript(Frozen):
     differential: tuple[str, ...] = Field(default=(), description="the final ranked diagnosis")
     outcome: Outcome
     score: Score = Score()
+    model_calls: tuple[ModelCall, ...] = ()
     error: str | None = None
+
+    def usage(self) -> dict[str, dict[str, float]]:
+        """Calls, tokens and cost per role."""
+        totals: dict[str, dict[str, float]] = {}
+        for call in self.model_calls:
+            role = totals.setdefault(
+                call.role, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
+            )
+            role["calls"] += 1
+            role["prompt_tokens"] += call.prompt_tokens
+            role["completion_tokens"] += call.completion_tokens
+            role["cost_usd"] += call.cost_usd
+        return totals

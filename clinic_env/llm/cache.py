@@ -1,0 +1,100 @@
+"""A small sqlite cache of model replies that doubles as the record of a run.
+
+Keyed by everything that decides a reply (model, base URL, messages, tools, sampling settings,
+seed) and never by the API key. Modes: ``off``; ``read_write`` (answer from the cache when it
+can, store what the model says); ``replay`` (answer only from the cache and fail loudly on a
+miss, so a recorded run re-runs with no server and gives byte-identical transcripts). Safe
+with many writers: WAL journal, a busy timeout, and insert-or-ignore (the first answer stays).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from clinic_env.errors import UserError
+from clinic_env.llm.encoding import request_key
+
+__all__ = ["CacheMode", "ReplayMissError", "ReplyCache", "request_key"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS replies (
+    key TEXT PRIMARY KEY,
+    request TEXT NOT NULL,
+    reply TEXT NOT NULL
+)
+"""
+
+
+class CacheMode(StrEnum):
+    OFF = "off"
+    READ_WRITE = "read_write"
+    REPLAY = "replay"
+
+
+class ReplayMissError(UserError):
+    """Replay mode met a call that was never recorded."""
+
+
+class ReplyCache:
+    """One sqlite file; one connection per thread (sqlite connections are not shared)."""
+
+    def __init__(self, path: Path | str, mode: CacheMode | str = CacheMode.READ_WRITE) -> None:
+        self.path = Path(path)
+        self.mode = CacheMode(mode)
+        if self.mode is CacheMode.REPLAY and not self.path.exists():
+            raise ReplayMissError(f"{self.path}: no recorded cache to replay from")
+        self._local = threading.local()
+        if self.mode is not CacheMode.OFF:
+            self._connection()
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA busy_timeout=60000")
+            connection.execute(_SCHEMA)
+            self._local.connection = connection
+        return connection
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The recorded reply, or None; in replay mode a miss is an error."""
+        if self.mode is CacheMode.OFF:
+            return None
+        row = (
+            self._connection().execute("SELECT reply FROM replies WHERE key = ?", (key,)).fetchone()
+        )
+        if row is None:
+            if self.mode is CacheMode.REPLAY:
+                raise ReplayMissError(
+                    f"{self.path}: no recorded reply for request {key[:16]}...; "
+                    "the run differs from the recorded one (model, prompts, settings or seed)"
+                )
+            return None
+        reply: dict[str, Any] = json.loads(row[0])
+        return reply
+
+    def put(self, key: str, request: dict[str, Any], reply: dict[str, Any]) -> None:
+        if self.mode is not CacheMode.READ_WRITE:
+            return
+        self._connection().execute(
+            "INSERT OR IGNORE INTO replies (key, request, reply) VALUES (?, ?, ?)",
+            (key, json.dumps(request, sort_keys=True), json.dumps(reply, sort_keys=True)),
+        )
+
+    def __len__(self) -> int:
+        if self.mode is CacheMode.OFF:
+            return 0
+        return int(self._connection().execute("SELECT COUNT(*) FROM replies").fetchone()[0])
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None

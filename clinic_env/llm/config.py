@@ -1,0 +1,80 @@
+"""Per-role model settings: which model, where it is served, and how to sample from it.
+
+A role (patient, measurement, doctor, judge) names a litellm model id and, for local servers,
+an ``api_base``. The API key is never part of the config: ``api_key_env`` names the
+environment variable that holds it, read at call time and never written anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from pydantic import Field
+
+from clinic_env.errors import ConfigError
+from clinic_env.schema.base import Frozen
+
+OPENAI_COMPATIBLE = frozenset({"openai", "hosted_vllm", "llamacpp", "ollama_chat", "lm_studio"})
+"""litellm provider prefixes whose servers speak the OpenAI chat completions protocol."""
+LOCAL_PLACEHOLDER_KEY = "sk-no-key-needed"
+"""Sent to local OpenAI-compatible servers that need no key, because the SDK insists on one."""
+
+
+class ModelConfig(Frozen):
+    """How one role calls its model."""
+
+    model: str = Field(min_length=1, description="litellm model id, e.g. 'openai/gpt-4o-mini'")
+    api_base: str | None = Field(default=None, description="e.g. 'http://127.0.0.1:8000/v1'")
+    api_key_env: str | None = Field(
+        default=None, description="name of the environment variable holding the API key"
+    )
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    max_tokens: int = Field(default=512, ge=1)
+    seed: int | None = Field(
+        default=None, description="fixed seed; by default one per consultation"
+    )
+    timeout_s: float = Field(default=60.0, gt=0, description="per attempt")
+    max_retries: int = Field(default=4, ge=0)
+    backoff_s: float = Field(default=0.5, ge=0, description="first retry delay, doubled each time")
+    backoff_max_s: float = Field(default=30.0, ge=0)
+    concurrency: int = Field(default=64, ge=1, description="calls in flight to this endpoint")
+    vision: bool = Field(default=False, description="the model accepts image content parts")
+    tools: bool = Field(default=False, description="doctor: act through tool calls, not commands")
+    extra_body: dict[str, Any] = Field(default_factory=dict, description="sent as is")
+    transport: Literal["auto", "litellm", "direct"] = Field(
+        default="auto",
+        description="auto: direct HTTP for OpenAI-compatible servers at api_base, else litellm",
+    )
+
+    @property
+    def uses_direct_transport(self) -> bool:
+        """Local OpenAI-compatible servers are spoken to directly (see clinic_env.llm.direct)."""
+        if self.transport != "auto":
+            return self.transport == "direct"
+        return self.api_base is not None and self.model.split("/", 1)[0] in OPENAI_COMPATIBLE
+
+    @property
+    def endpoint(self) -> str:
+        """What concurrency is limited by: the server, or the provider for hosted APIs."""
+        return self.api_base or self.model.split("/", 1)[0]
+
+    def api_key(self) -> str | None:
+        """The key from the environment, at call time; a placeholder for local servers."""
+        if self.api_key_env:
+            key = os.environ.get(self.api_key_env)
+            if not key:
+                raise ConfigError(
+                    f"{self.model}: the environment variable {self.api_key_env} is not set"
+                )
+            return key
+        return LOCAL_PLACEHOLDER_KEY if self.api_base else None
+
+
+def as_model_config(spec: str | ModelConfig | dict[str, Any]) -> ModelConfig:
+    """A role given as a model id, a dict (from YAML) or a ready config."""
+    if isinstance(spec, ModelConfig):
+        return spec
+    if isinstance(spec, str):
+        return ModelConfig(model=spec)
+    return ModelConfig.model_validate(spec)

@@ -1,0 +1,48 @@
+"""JSON for model requests, each message encoded once.
+
+Conversations are append-only, so every call re-sends the same system prompt and history.
+Encoding a message once and reusing its JSON for the cache key and the request body keeps
+the cost of a call from growing with the length of the conversation.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _plain_message_json(role: str, content: str) -> str:
+    return json.dumps({"role": role, "content": content}, ensure_ascii=False, separators=(",", ":"))
+
+
+def message_json(message: dict[str, Any]) -> str:
+    """One message as compact JSON; plain text messages are remembered by value."""
+    content = message.get("content")
+    if len(message) == 2 and isinstance(content, str) and isinstance(message.get("role"), str):
+        return _plain_message_json(message["role"], content)
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def messages_json(messages: Sequence[dict[str, Any]]) -> str:
+    """A JSON array of messages, built from the remembered encodings."""
+    return "[" + ",".join(map(message_json, messages)) + "]"
+
+
+def request_key(request: dict[str, Any]) -> str:
+    """A stable hash of everything that decides a reply (the messages included)."""
+    settings = {name: value for name, value in request.items() if name != "messages"}
+    digest = hashlib.sha256(
+        json.dumps(settings, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    )
+    digest.update(messages_json(request.get("messages", ())).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def request_body(payload: dict[str, Any], messages: Sequence[dict[str, Any]]) -> bytes:
+    """The HTTP body: ``payload`` with ``messages`` spliced in from their encodings."""
+    head = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return (head[:-1] + ',"messages":' + messages_json(messages) + "}").encode("utf-8")

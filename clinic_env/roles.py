@@ -1,0 +1,109 @@
+"""Turning role specs into agents: a registered name (offline, systematic, ...) or a model.
+
+A role is given as a registered agent name, as a litellm model id such as
+``"openai/gpt-4o-mini"``, or as a :class:`~clinic_env.llm.config.ModelConfig` (or the
+equivalent dict from YAML). Each role is chosen independently of the others.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from clinic_env.agents.base import (
+    DOCTORS,
+    MEASUREMENTS,
+    PATIENTS,
+    PRIVILEGED_DOCTORS,
+    DoctorAgent,
+    MeasurementAgent,
+    PatientAgent,
+)
+from clinic_env.agents.llm_doctor import LLMDoctor
+from clinic_env.agents.llm_measurement import LLMMeasurement
+from clinic_env.agents.llm_patient import LLMPatient
+from clinic_env.agents.model_role import CallLog, ModelRole
+from clinic_env.errors import UnknownNameError
+from clinic_env.evaluators.llm_judge import LLMJudge
+from clinic_env.llm.client import ModelClient, default_client
+from clinic_env.llm.config import ModelConfig, as_model_config
+from clinic_env.registry import Registry
+from clinic_env.schema.case import Case
+from clinic_env.schema.persona import Persona
+
+RoleSpec = str | ModelConfig | Mapping[str, Any]
+
+
+def agent_rng(seed: int, case_id: str, role: str) -> random.Random:
+    """An independent, reproducible random stream per role of one consultation."""
+    return random.Random(f"{seed}:{case_id}:{role}")
+
+
+def role_label(spec: RoleSpec) -> str:
+    """How a role is named in transcripts: the agent name or the model id."""
+    if isinstance(spec, str):
+        return spec
+    return as_model_config(dict(spec) if isinstance(spec, Mapping) else spec).model
+
+
+def model_config_of(spec: RoleSpec, registry: Registry[Any]) -> ModelConfig | None:
+    """The model config a spec asks for, or None when it names a registered agent."""
+    if isinstance(spec, str):
+        if spec in registry:
+            return None
+        if "/" not in spec:
+            raise UnknownNameError(
+                f"unknown {registry.kind} {spec!r} (known: {', '.join(registry.names())}; "
+                "or give a model id such as 'openai/gpt-4o-mini')"
+            )
+    return as_model_config(dict(spec) if isinstance(spec, Mapping) else spec)
+
+
+@dataclass
+class RoleContext:
+    """What the agents of one consultation share: the client, the call log, the seed."""
+
+    case: Case
+    seed: int
+    client: ModelClient = field(default_factory=default_client)
+    log: CallLog = field(default_factory=CallLog)
+
+    def model(self, role: str, config: ModelConfig) -> ModelRole:
+        """A model role whose sampling seed is fixed by the consultation's seed."""
+        seed = agent_rng(self.seed, self.case.id, f"{role}-model").getrandbits(31)
+        return ModelRole(role, config, self.client, self.log, seed)
+
+    def patient(self, spec: RoleSpec, persona: Persona, biases: Sequence[str]) -> PatientAgent:
+        config = model_config_of(spec, PATIENTS)
+        view = self.case.patient_view()
+        if config is None:
+            return PATIENTS.get(str(spec))(
+                view, persona, agent_rng(self.seed, self.case.id, "patient")
+            )
+        return LLMPatient(self.model("patient", config), view, persona, biases)
+
+    def measurement(self, spec: RoleSpec, synthesise: bool = False) -> MeasurementAgent:
+        config = model_config_of(spec, MEASUREMENTS)
+        view = self.case.measurement_view()
+        if config is None:
+            rng = agent_rng(self.seed, self.case.id, "measurement")
+            return MEASUREMENTS.get(str(spec))(view, rng)
+        return LLMMeasurement(self.model("measurement", config), view, synthesise)
+
+    def doctor(self, spec: RoleSpec, max_turns: int, show_options: bool) -> DoctorAgent:
+        config = model_config_of(spec, DOCTORS)
+        if config is None:
+            name = str(spec)
+            case = self.case if name in PRIVILEGED_DOCTORS else None
+            rng = agent_rng(self.seed, self.case.id, "doctor")
+            return DOCTORS.get(name)(self.case.doctor_view(show_options), rng, case)
+        return LLMDoctor(self.model("doctor", config), max_turns)
+
+    def judge(self, spec: RoleSpec | None) -> LLMJudge | None:
+        if spec is None:
+            return None
+        return LLMJudge(
+            self.model("judge", as_model_config(dict(spec) if isinstance(spec, Mapping) else spec))
+        )
