@@ -1,4 +1,4 @@
-"""``clinic-env run``: a batch over a dataset x personas with offline agents.
+"""``clinic-env run``: a batch over a dataset x personas x seeds, any agent in any role.
 
 Writes a run folder with ``transcripts.jsonl`` (one line per consultation, flushed as each
 ends) and ``summary.md``, and prints the summary table.
@@ -14,12 +14,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from clinic_env import agents as _agents  # noqa: F401 - registers the built-in agents
-from clinic_env.agents.base import DOCTORS, MEASUREMENTS, PATIENTS
 from clinic_env.agents.personas import load_persona, personas
+from clinic_env.cli.options import add_role_options, make_client, resolve_roles
 from clinic_env.datasets import load_cases
 from clinic_env.errors import ConfigError
 from clinic_env.evaluators.rewards import load_reward_spec
 from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS, Limits
+from clinic_env.roles import role_label
 from clinic_env.runner.batch import Batch, plan_jobs
 from clinic_env.runner.store import TranscriptWriter
 from clinic_env.runner.summary import format_table, summarise
@@ -40,18 +41,15 @@ def _seeds(text: str) -> list[int]:
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = commands.add_parser("run", help="run a batch of consultations with offline agents")
+    parser = commands.add_parser(
+        "run", help="run a batch of consultations (offline agents, or models per role)"
+    )
     parser.add_argument(
         "dataset", nargs="?", default="starter", help="dataset name or path (default: starter)"
     )
     parser.add_argument(
         "--personas", type=_csv, default=["plain"], help="comma-separated persona ids, or 'all'"
     )
-    parser.add_argument(
-        "--doctor", default="systematic", help="doctor agent (systematic, random, oracle)"
-    )
-    parser.add_argument("--patient", default="offline", help="patient agent")
-    parser.add_argument("--measurement", default="offline", help="measurement agent")
     parser.add_argument("--reward", default="default", help="reward spec name")
     parser.add_argument(
         "--seeds", type=_seeds, default=[0], help="comma-separated seeds (default: 0)"
@@ -69,6 +67,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=None,
         help="run folder (default: runs/<dataset>-<doctor>-<time>)",
     )
+    add_role_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -83,45 +82,46 @@ def run(args: argparse.Namespace) -> int:
     persona_ids = list(personas()) if args.personas == ["all"] else args.personas
     for persona in persona_ids:
         load_persona(persona)
-    DOCTORS.get(args.doctor)
-    PATIENTS.get(args.patient)
-    MEASUREMENTS.get(args.measurement)
+    roles = resolve_roles(args)
     load_reward_spec(args.reward)
     Limits(max_turns=args.max_turns)
     if args.concurrency < 1:
         raise ConfigError(f"--concurrency must be at least 1, got {args.concurrency}")
     dataset_name = Path(str(args.dataset)).stem
-    folder = (
-        args.out or Path("runs") / f"{dataset_name}-{args.doctor}-{time.strftime('%Y%m%d-%H%M%S')}"
-    )
+    doctor_name = role_label(roles.doctor).replace("/", "_")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = args.out or Path("runs") / f"{dataset_name}-{doctor_name}-{stamp}"
     if (folder / "transcripts.jsonl").exists():
         raise ConfigError(f"{folder} already holds transcripts.jsonl; choose another --out")
     jobs = plan_jobs(cases, persona_ids, args.seeds)
     batch = Batch(
         dataset=str(args.dataset),
-        doctor=args.doctor,
+        doctor=roles.doctor,
         session_options={
-            "patient": args.patient,
-            "measurement": args.measurement,
+            "patient": roles.patient,
+            "measurement": roles.measurement,
+            "judge": roles.judge,
             "reward": args.reward,
             "max_turns": args.max_turns,
         },
+        client=make_client(args),
     )
     correct = 0
+    failed = 0
     with TranscriptWriter(folder) as writer, tqdm(total=len(jobs), unit="consultation") as bar:
 
         def done(transcript: Transcript) -> None:
-            nonlocal correct
+            nonlocal correct, failed
             writer.write(transcript)
             correct += int(transcript.score.as_dict().get("top1") == 1.0)
+            failed += int(transcript.outcome == "error")
             bar.update(1)
-            bar.set_postfix(accuracy=f"{correct / bar.n:.1%}")
+            bar.set_postfix(accuracy=f"{correct / bar.n:.1%}", failed=failed)
 
         transcripts = asyncio.run(batch.run(jobs, concurrency=args.concurrency, on_done=done))
     table = format_table(summarise(transcripts))
-    (folder / "summary.md").write_text(
-        f"# {dataset_name}: doctor {args.doctor}\n\n{table}\n", encoding="utf-8"
-    )
+    title = f"# {dataset_name}: doctor {role_label(roles.doctor)}"
+    (folder / "summary.md").write_text(f"{title}\n\n{table}\n", encoding="utf-8")
     print(table)
     print(f"\n{len(transcripts)} consultations written to {folder / 'transcripts.jsonl'}")
     return 0

@@ -25,6 +25,7 @@ from clinic_env.errors import ConfigError, ProtocolError, UnknownNameError
 from clinic_env.evaluators.rewards import load_reward_spec
 from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS, Limits
 from clinic_env.render import format_transcript
+from clinic_env.roles import RoleSpec, model_config_of
 from clinic_env.schema.case import Case
 from clinic_env.schema.transcript import Transcript
 from clinic_env.session import Session, create_session
@@ -39,7 +40,9 @@ class ClinicEnv(gym.Env[str, str]):
         dataset: a bundled dataset name or a path to case files.
         persona: a persona id, a list of ids to draw from each episode, or None (plain).
         biases: bias ids applied to the patient.
-        patient, measurement: registered agent names for those roles.
+        patient, measurement: a registered agent name ("offline") or a model: an id such as
+            "openai/gpt-4o-mini", a ModelConfig, or its dict.
+        judge: optionally a model that also judges the diagnosis (scores judge_top1/3).
         reward: a reward spec name from ``evaluators/rewards/``.
         max_turns: doctor turns per episode; the last one must be a diagnosis.
         show_options: show MCQ options to the doctor when a case has them.
@@ -56,8 +59,9 @@ class ClinicEnv(gym.Env[str, str]):
         persona: str | Sequence[str] | None = None,
         *,
         biases: Sequence[str] = (),
-        patient: str = "offline",
-        measurement: str = "offline",
+        patient: RoleSpec = "offline",
+        measurement: RoleSpec = "offline",
+        judge: RoleSpec | None = None,
         reward: str = "default",
         max_turns: int = DEFAULT_MAX_TURNS,
         show_options: bool = False,
@@ -80,14 +84,15 @@ class ClinicEnv(gym.Env[str, str]):
             load_persona(name)
         for bias in biases:
             load_bias(bias)
-        PATIENTS.get(patient)
-        MEASUREMENTS.get(measurement)
+        model_config_of(patient, PATIENTS)
+        model_config_of(measurement, MEASUREMENTS)
         load_reward_spec(reward)
         Limits(max_turns=max_turns)
         self.options = {
             "biases": tuple(biases),
             "patient": patient,
             "measurement": measurement,
+            "judge": judge,
             "reward": reward,
             "max_turns": max_turns,
             "show_options": show_options,

@@ -8,6 +8,8 @@ from typing import Any
 
 from clinic_env import agents as _agents  # noqa: F401 - registers the built-in agents
 from clinic_env.asyncutil import gather_limited
+from clinic_env.llm.client import ModelClient, default_client
+from clinic_env.roles import RoleContext, RoleSpec
 from clinic_env.schema.case import Case
 from clinic_env.schema.transcript import Transcript
 from clinic_env.session import create_doctor, create_session, run_consultation
@@ -35,22 +37,25 @@ def plan_jobs(
 
 @dataclass
 class Batch:
-    """A doctor and the session options every consultation of the batch shares."""
+    """A doctor, the session options and the model client every consultation shares."""
 
     dataset: str
-    doctor: str
+    doctor: RoleSpec
     session_options: dict[str, Any] = field(default_factory=dict)
+    client: ModelClient | None = None
 
     async def run_one(self, job: Job) -> Transcript:
+        context = RoleContext(job.case, job.seed, client=self.client or default_client())
         session = create_session(
             job.case,
             dataset=self.dataset,
             persona=job.persona,
             seed=job.seed,
             doctor=self.doctor,
+            context=context,
             **self.session_options,
         )
-        return await run_consultation(session, create_doctor(self.doctor, session))
+        return await run_consultation(session, create_doctor(self.doctor, session, context))
 
     async def run(
         self,

@@ -65,3 +65,40 @@ def test_cases_validate_reports_a_bad_file(tmp_path: Path, capsys):
     (tmp_path / "bad.yaml").write_text("id: x\nspecialty: y\n")
     assert main(["cases", "validate", str(tmp_path)]) == 2
     assert "bad.yaml" in capsys.readouterr().err
+
+
+def play(arguments: list[str], answers: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "clinic_env.cli.main", "play", *arguments],
+        input=answers,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_play_as_doctor_in_the_terminal(tmp_path: Path):
+    answers = (
+        "What brings you in today?\nREQUEST TEST: D-dimer\nDIAGNOSIS READY: Pulmonary embolism\n"
+    )
+    result = play(["--as", "doctor", "--case", "resp-001", "--out", str(tmp_path)], answers)
+    assert result.returncode == 0, result.stderr
+    assert "2,450 ng/mL" in result.stdout
+    assert "top1 1" in result.stdout
+    saved = json.loads((tmp_path / "transcripts.jsonl").read_text())
+    assert saved["agents"]["doctor"] == "human" and len(saved["turns"]) == 3
+
+
+def test_play_as_patient_interviewed_by_the_systematic_doctor(tmp_path: Path):
+    answers = "My chest hurts when I breathe.\n" * 3
+    result = play(
+        ["--as", "patient", "--case", "resp-001", "--max-turns", "3", "--out", str(tmp_path)],
+        answers,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Answer the doctor from these notes only" in result.stdout
+    assert "Doctor: What brings you in today?" in result.stdout
+    saved = json.loads((tmp_path / "transcripts.jsonl").read_text())
+    assert saved["agents"]["patient"] == "human"
+    assert saved["turns"][0]["observation"].startswith("Patient: My chest hurts")
