@@ -86,9 +86,8 @@ def main() -> None:
     print(f"consultations: {len(transcripts)} ({failed} failed), model calls: {calls}")
     print(f"transport: {args.transport}; stub: {args.slots} slots x {args.latency * 1000:.0f} ms")
     print(f"elapsed: {elapsed:.2f} s")
-    print(
-        f"model calls/s: {calls / elapsed:,.0f} of a bound of {bound:,.0f} ({calls / elapsed / bound:.2f})"
-    )
+    rate = calls / elapsed
+    print(f"model calls/s: {rate:,.0f} of a bound of {bound:,.0f} ({rate / bound:.2f})")
     print(f"stub: most requests in service at once: {stats.max_in_service}")
     print(f"peak RSS: {peak_kb / 1024:.0f} MB; before the batch: {baseline_kb / 1024:.0f} MB")
     print(
