@@ -11,6 +11,7 @@ reply cache when it can. litellm is imported on the first call that reaches a se
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import os
 import random
@@ -98,6 +99,7 @@ class ModelClient:
         self._direct = DirectTransport()
         self._jitter = jitter or random.Random()
         self._limits: dict[tuple[int, str], asyncio.Semaphore] = {}
+        self._in_flight: dict[int, dict[str, asyncio.Future[Completion]]] = {}
 
     def _transport_for(self, config: ModelConfig) -> Transport:
         """The injected transport if any, else direct HTTP or litellm as the config says."""
@@ -127,10 +129,26 @@ class ModelClient:
             config, messages, config.seed if config.seed is not None else seed, tools
         )
         key = request_key(request)
-        if self.cache is not None:
-            recorded = self.cache.get(key)
-            if recorded is not None:
-                return _completion(recorded, key, cached=True, attempts=0)
+        if self.cache is None:
+            return await self._call(config, request, key, role)
+        recorded = self.cache.get(key)
+        if recorded is not None:
+            return _completion(recorded, key, cached=True, attempts=0)
+        # With a cache, identical requests in flight share one call, so they get one reply:
+        # what a deterministic model would give, and what a replay will give.
+        flights = self._in_flight.setdefault(id(asyncio.get_running_loop()), {})
+        flight = flights.get(key)
+        if flight is not None:
+            shared = await asyncio.shield(flight)
+            return dataclasses.replace(shared, cached=True, attempts=0)
+        flight = flights[key] = asyncio.ensure_future(self._call(config, request, key, role))
+        flight.add_done_callback(lambda _: flights.pop(key, None))
+        return await asyncio.shield(flight)
+
+    async def _call(
+        self, config: ModelConfig, request: dict[str, Any], key: str, role: str
+    ) -> Completion:
+        """Ask the model, retrying what may pass next time; store the reply in the cache."""
         api_key = config.api_key()
         transport = self._transport_for(config)
         last_error = "no attempt was made"

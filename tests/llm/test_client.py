@@ -148,3 +148,18 @@ def test_tool_calls_come_back_parsed():
     )
     assert result.tool_calls[0].name == "order_test"
     assert '"CBC"' in result.tool_calls[0].arguments
+
+
+def test_identical_requests_in_flight_share_one_call_when_caching(tmp_path: Path):
+    transport = ScriptedTransport({"patient": ["one", "two", "three"]}, delay_s=0.02)
+    client = ModelClient(ReplyCache(tmp_path / "c.sqlite"), transport=transport)
+
+    async def together():
+        return await asyncio.gather(
+            *(client.complete(config(), MESSAGES, role="patient", seed=7) for _ in range(5))
+        )
+
+    results = asyncio.run(together())
+    assert {r.text for r in results} == {"one"}
+    assert len(transport.requests) == 1
+    assert sum(not r.cached for r in results) == 1
