@@ -48,7 +48,12 @@ class ModelRole:
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
     ) -> Completion:
         completion = await self.client.complete(
-            self.config, messages, role=self.role, seed=self.seed, tools=tools
+            self.config,
+            messages,
+            role=self.role,
+            seed=self.seed,
+            tools=tools,
+            affinity=f"{self.role}:{self.seed}",
         )
         self.log.record(self.role, completion)
         return completion

@@ -26,7 +26,7 @@ class RolesFile(Frozen):
 
 
 @dataclass(frozen=True)
-class Roles:
+class RoleChoice:
     patient: RoleSpec
     measurement: RoleSpec
     doctor: RoleSpec
@@ -45,6 +45,10 @@ def add_role_options(
         roles.add_argument("--doctor", default=None, help=f"doctor (default: {doctor_default})")
     roles.add_argument("--judge", default=None, help="a model that also judges the diagnosis")
     roles.add_argument("--roles", type=Path, default=None, help="YAML file with a config per role")
+    add_cache_options(parser)
+
+
+def add_cache_options(parser: argparse.ArgumentParser) -> None:
     cache = parser.add_argument_group("model reply cache (record and replay)")
     cache.add_argument("--cache", type=Path, default=None, help="sqlite file of model replies")
     cache.add_argument(
@@ -55,10 +59,10 @@ def add_role_options(
     )
 
 
-def resolve_roles(args: argparse.Namespace, doctor_default: str = "systematic") -> Roles:
+def resolve_roles(args: argparse.Namespace, doctor_default: str = "systematic") -> RoleChoice:
     """Flags win over the roles file, which wins over the defaults; every role is checked."""
     file = load_yaml_model(args.roles, RolesFile, ConfigError) if args.roles else RolesFile()
-    roles = Roles(
+    roles = RoleChoice(
         patient=args.patient or file.patient or "offline",
         measurement=args.measurement or file.measurement or "offline",
         doctor=getattr(args, "doctor", None) or file.doctor or doctor_default,

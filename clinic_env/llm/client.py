@@ -107,9 +107,9 @@ class ModelClient:
             return self.transport
         return self._direct if config.uses_direct_transport else litellm_transport
 
-    def _limit(self, config: ModelConfig) -> asyncio.Semaphore:
-        """One semaphore per endpoint and event loop (semaphores belong to a loop)."""
-        key = (id(asyncio.get_running_loop()), config.endpoint)
+    def _limit(self, config: ModelConfig, server: str | None) -> asyncio.Semaphore:
+        """One semaphore per server (or provider) and event loop (semaphores belong to a loop)."""
+        key = (id(asyncio.get_running_loop()), server or config.endpoint)
         semaphore = self._limits.get(key)
         if semaphore is None:
             semaphore = self._limits[key] = asyncio.Semaphore(config.concurrency)
@@ -123,14 +123,18 @@ class ModelClient:
         role: str,
         seed: int | None = None,
         tools: list[dict[str, Any]] | None = None,
+        affinity: str | None = None,
     ) -> Completion:
-        """One reply for ``messages``, from the cache or the model."""
+        """One reply for ``messages``, from the cache or the model.
+
+        ``affinity`` names the conversation, so that with replicas it stays on one server.
+        """
         request = build_request(
             config, messages, config.seed if config.seed is not None else seed, tools
         )
         key = request_key(request)
         if self.cache is None:
-            return await self._call(config, request, key, role)
+            return await self._call(config, request, key, role, affinity)
         recorded = self.cache.get(key)
         if recorded is not None:
             return _completion(recorded, key, cached=True, attempts=0)
@@ -141,21 +145,34 @@ class ModelClient:
         if flight is not None:
             shared = await asyncio.shield(flight)
             return dataclasses.replace(shared, cached=True, attempts=0)
-        flight = flights[key] = asyncio.ensure_future(self._call(config, request, key, role))
+        flight = flights[key] = asyncio.ensure_future(
+            self._call(config, request, key, role, affinity)
+        )
         flight.add_done_callback(lambda _: flights.pop(key, None))
         return await asyncio.shield(flight)
 
     async def _call(
-        self, config: ModelConfig, request: dict[str, Any], key: str, role: str
+        self,
+        config: ModelConfig,
+        request: dict[str, Any],
+        key: str,
+        role: str,
+        affinity: str | None,
     ) -> Completion:
-        """Ask the model, retrying what may pass next time; store the reply in the cache."""
+        """Ask the model, retrying what may pass next time; store the reply in the cache.
+
+        The server chosen for a conversation is not part of the cache key: a run recorded
+        against one set of replicas replays against any other, or none.
+        """
         api_key = config.api_key()
+        server = config.route(affinity)
+        sent = {**request, "role": role, "api_base": server}
         transport = self._transport_for(config)
         last_error = "no attempt was made"
         for attempt in range(1, config.max_retries + 2):
             try:
-                async with self._limit(config), asyncio.timeout(config.timeout_s):
-                    reply = await transport({**request, "role": role}, api_key, config.timeout_s)
+                async with self._limit(config, server), asyncio.timeout(config.timeout_s):
+                    reply = await transport(sent, api_key, config.timeout_s)
                 parse_reply(reply)
             except FatalCallError as exc:
                 raise ModelCallError(self._describe(config, role, attempt, exc, api_key)) from None
@@ -178,7 +195,8 @@ class ModelClient:
         detail = str(error) or type(error).__name__
         if api_key and len(api_key) >= 8:
             detail = detail.replace(api_key, "[key]")
-        where = f" at {config.api_base}" if config.api_base else ""
+        servers = config.api_base or ", ".join(config.replicas)
+        where = f" at {servers}" if servers else ""
         return f"{role} model {config.model}{where}: attempt {attempt} failed: {detail}"
 
 

@@ -7,6 +7,7 @@ environment variable that holds it, read at call time and never written anywhere
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any, Literal
 
@@ -26,6 +27,10 @@ class ModelConfig(Frozen):
 
     model: str = Field(min_length=1, description="litellm model id, e.g. 'openai/gpt-4o-mini'")
     api_base: str | None = Field(default=None, description="e.g. 'http://127.0.0.1:8000/v1'")
+    replicas: tuple[str, ...] = Field(
+        default=(),
+        description="base URLs of identical servers; each conversation stays on one of them",
+    )
     api_key_env: str | None = Field(
         default=None, description="name of the environment variable holding the API key"
     )
@@ -52,12 +57,23 @@ class ModelConfig(Frozen):
         """Local OpenAI-compatible servers are spoken to directly (see clinic_env.llm.direct)."""
         if self.transport != "auto":
             return self.transport == "direct"
-        return self.api_base is not None and self.model.split("/", 1)[0] in OPENAI_COMPATIBLE
+        served = self.api_base is not None or bool(self.replicas)
+        return served and self.model.split("/", 1)[0] in OPENAI_COMPATIBLE
 
     @property
     def endpoint(self) -> str:
         """What concurrency is limited by: the server, or the provider for hosted APIs."""
         return self.api_base or self.model.split("/", 1)[0]
+
+    def route(self, affinity: str | None) -> str | None:
+        """The server for one conversation: always the same replica for the same conversation,
+        so a serving engine's prefix cache keeps paying off turn after turn."""
+        if not self.replicas:
+            return self.api_base
+        if affinity is None:
+            return self.replicas[0]
+        digest = hashlib.blake2b(affinity.encode(), digest_size=8).digest()
+        return self.replicas[int.from_bytes(digest, "big") % len(self.replicas)]
 
     def api_key(self) -> str | None:
         """The key from the environment, at call time; a placeholder for local servers."""
@@ -68,7 +84,7 @@ class ModelConfig(Frozen):
                     f"{self.model}: the environment variable {self.api_key_env} is not set"
                 )
             return key
-        return LOCAL_PLACEHOLDER_KEY if self.api_base else None
+        return LOCAL_PLACEHOLDER_KEY if self.api_base or self.replicas else None
 
 
 def as_model_config(spec: str | ModelConfig | dict[str, Any]) -> ModelConfig:

@@ -1,67 +1,134 @@
-"""Running a grid of consultations (cases x personas x seeds) with one doctor, concurrently."""
+"""Running many consultations concurrently, each described by a grid cell.
+
+A :class:`Cell` names one consultation of an experiment (dataset, case, persona, biases,
+doctor, seed, repeat) and gives it a stable id, so a run can be resumed and two runs
+compared cell by cell. :class:`Batch` holds what every consultation shares (the roles, the
+session options, the model client) and runs cells with a concurrency limit.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import Field
 
 from clinic_env import agents as _agents  # noqa: F401 - registers the built-in agents
 from clinic_env.asyncutil import gather_limited
 from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.roles import RoleContext, RoleSpec
+from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import Case
 from clinic_env.schema.transcript import Transcript
 from clinic_env.session import create_doctor, create_session, run_consultation
 
+REPEAT_STRIDE = 1_000_003
+"""Repeats of a seed use seeds this far apart, so they never meet another seed's."""
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One consultation of a batch; its id is stable across runs of the same grid."""
 
-    case: Case
-    persona: str | None
-    seed: int
+class Cell(Frozen):
+    """One consultation of a grid."""
+
+    dataset: str
+    case_id: str
+    persona: str = "plain"
+    biases: tuple[str, ...] = ()
+    doctor: str = "doctor"
+    seed: int = 0
+    repeat: int = Field(default=0, ge=0)
 
     @property
     def id(self) -> str:
-        return f"{self.case.id}/{self.persona or 'plain'}/{self.seed}"
+        biases = "+".join(self.biases) or "none"
+        where = f"{self.dataset}/{self.case_id}/{self.persona}/{biases}/{self.doctor}"
+        return f"{where}/{self.seed}.{self.repeat}"
+
+    @property
+    def session_seed(self) -> int:
+        return self.seed + REPEAT_STRIDE * self.repeat
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A cell and the case it plays."""
+
+    cell: Cell
+    case: Case
+
+    @property
+    def id(self) -> str:
+        return self.cell.id
 
 
 def plan_jobs(
-    cases: Sequence[Case], personas: Sequence[str | None], seeds: Sequence[int]
+    cases: Sequence[Case],
+    personas: Sequence[str | None],
+    seeds: Sequence[int],
+    *,
+    dataset: str = "starter",
+    doctor: str = "doctor",
 ) -> list[Job]:
-    """The grid in a fixed order: case, then persona, then seed."""
-    return [Job(case, persona, seed) for case in cases for persona in personas for seed in seeds]
+    """A simple grid in a fixed order: case, then persona, then seed."""
+    return [
+        Job(
+            Cell(
+                dataset=dataset,
+                case_id=case.id,
+                persona=persona or "plain",
+                doctor=doctor,
+                seed=seed,
+            ),
+            case,
+        )
+        for case in cases
+        for persona in personas
+        for seed in seeds
+    ]
 
 
 @dataclass
 class Batch:
-    """A doctor, the session options and the model client every consultation shares."""
+    """The roles, session options and model client every consultation of a run shares.
+
+    ``doctor`` plays every cell unless ``doctors`` maps the cell's doctor label to a spec.
+    """
 
     dataset: str
     doctor: RoleSpec
     session_options: dict[str, Any] = field(default_factory=dict)
     client: ModelClient | None = None
+    doctors: Mapping[str, RoleSpec] = field(default_factory=dict)
 
     async def run_one(self, job: Job) -> Transcript:
-        context = RoleContext(job.case, job.seed, client=self.client or default_client())
+        cell = job.cell
+        doctor = self.doctors.get(cell.doctor, self.doctor)
+        context = RoleContext(job.case, cell.session_seed, client=self.client or default_client())
         session = create_session(
             job.case,
-            dataset=self.dataset,
-            persona=job.persona,
-            seed=job.seed,
-            doctor=self.doctor,
+            dataset=cell.dataset or self.dataset,
+            persona=cell.persona,
+            biases=cell.biases,
+            seed=cell.session_seed,
+            doctor=doctor,
             context=context,
             **self.session_options,
         )
-        return await run_consultation(session, create_doctor(self.doctor, session, context))
+        return await run_consultation(session, create_doctor(doctor, session, context))
 
     async def run(
         self,
         jobs: Sequence[Job],
         *,
         concurrency: int = 64,
-        on_done: Callable[[Transcript], None] | None = None,
+        on_done: Callable[[Job, Transcript], None] | None = None,
     ) -> list[Transcript]:
-        return await gather_limited(jobs, self.run_one, limit=concurrency, on_result=on_done)
+        """Every job's transcript, in job order; ``on_done`` sees each as it finishes."""
+
+        async def play(job: Job) -> Transcript:
+            transcript = await self.run_one(job)
+            if on_done is not None:
+                on_done(job, transcript)
+            return transcript
+
+        return await gather_limited(jobs, play, limit=concurrency)

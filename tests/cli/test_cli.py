@@ -8,34 +8,25 @@ from clinic_env.cli.main import main
 
 def test_run_writes_a_run_folder_and_prints_the_summary(tmp_path: Path, capsys):
     out = tmp_path / "run"
-    code = main(
-        [
-            "run",
-            "starter",
-            "--personas",
-            "plain,anxious",
-            "--cases",
-            "resp-001,derm-001",
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 0
-    lines = (out / "transcripts.jsonl").read_text().splitlines()
+    arguments = ["run", "starter", "--personas", "plain,anxious", "--cases", "resp-001,derm-001"]
+    assert main([*arguments, "--out", str(out)]) == 0
+    lines = (out / "results.jsonl").read_text().splitlines()
     assert len(lines) == 4
-    assert {json.loads(line)["persona"] for line in lines} == {"plain", "anxious"}
+    assert {json.loads(line)["cell"]["persona"] for line in lines} == {"plain", "anxious"}
     printed = capsys.readouterr().out
     assert "| all | 4 |" in printed
     assert "accuracy" in (out / "summary.md").read_text()
 
 
-def test_run_refuses_to_overwrite(tmp_path: Path, capsys):
+def test_run_resumes_and_refuses_another_grid_in_the_same_folder(tmp_path: Path, capsys):
     out = tmp_path / "run"
     assert main(["run", "--cases", "resp-001", "--out", str(out)]) == 0
-    before = (out / "transcripts.jsonl").read_text()
-    assert main(["run", "--cases", "resp-001", "--out", str(out)]) == 2
-    assert "already holds" in capsys.readouterr().err
-    assert (out / "transcripts.jsonl").read_text() == before
+    before = (out / "results.jsonl").read_text()
+    assert main(["run", "--cases", "resp-001", "--out", str(out)]) == 0
+    assert "1 were already there, 0 run now" in capsys.readouterr().out
+    assert main(["run", "--cases", "derm-001", "--out", str(out)]) == 2
+    assert "another experiment" in capsys.readouterr().err
+    assert (out / "results.jsonl").read_text() == before
 
 
 def test_user_errors_are_one_line_without_traceback():

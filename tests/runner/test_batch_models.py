@@ -63,7 +63,7 @@ def test_faulty_server_loses_and_duplicates_nothing():
     assert len(jobs) == 200
     done = []
     batch = model_batch(ModelClient(transport=FaultyTransport(seed=5)), retries=1)
-    transcripts = asyncio.run(batch.run(jobs, concurrency=100, on_done=done.append))
+    transcripts = asyncio.run(batch.run(jobs, concurrency=100, on_done=lambda _, t: done.append(t)))
     assert len(transcripts) == len(done) == 200
     assert len({t.id for t in transcripts}) == 200
     failed = [t for t in transcripts if t.outcome == "error"]

@@ -43,7 +43,9 @@ def test_faulty_stub_every_consultation_completed_or_recorded(tmp_path: Path):
     stub = StubConfig(latency_s=0.01, slots=32, faults=FAULTS, seed=3)
     with StubModelServer(stub, REPLIES) as server, TranscriptWriter(tmp_path) as writer:
         run = batch(server.base_url, ModelClient(), max_retries=3)
-        transcripts = asyncio.run(run.run(jobs, concurrency=200, on_done=writer.write))
+        transcripts = asyncio.run(
+            run.run(jobs, concurrency=200, on_done=lambda _, t: writer.write(t))
+        )
         outcomes = server.stats.outcomes
     assert {"500", "429", "hang", "malformed"} <= set(outcomes)  # every fault was injected
     lines = (tmp_path / "transcripts.jsonl").read_text().splitlines()
@@ -84,7 +86,7 @@ def test_api_key_is_in_no_transcript_cache_row_or_log(tmp_path: Path, monkeypatc
     ):
         client = ModelClient(ReplyCache(cache))
         run = batch(server.base_url, client, api_key_env="STUB_API_KEY", max_retries=5)
-        transcripts = asyncio.run(run.run(jobs, on_done=out.write))
+        transcripts = asyncio.run(run.run(jobs, on_done=lambda _, t: out.write(t)))
         stats = server.stats.model_dump_json()
     assert all(t.outcome == "diagnosed" for t in transcripts)
     captured = capsys.readouterr()

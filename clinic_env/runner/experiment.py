@@ -1,0 +1,160 @@
+"""Experiment configs: the grid of a batch evaluation, validated, expanded deterministically.
+
+An experiment crosses datasets (with case filters) x personas x bias sets x doctors x seeds
+x repeats. Its YAML is validated with unknown keys rejected, and its grid always expands in
+the same order with the same cell ids, so a run can be resumed and compared cell by cell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from clinic_env.agents.base import DOCTORS, MEASUREMENTS, PATIENTS
+from clinic_env.agents.personas import load_bias, load_persona, personas
+from clinic_env.content import content_path, load_yaml_model
+from clinic_env.datasets import load_cases
+from clinic_env.errors import ConfigError
+from clinic_env.evaluators.rewards import load_reward_spec
+from clinic_env.llm.config import ModelConfig
+from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS
+from clinic_env.roles import model_config_of
+from clinic_env.runner.batch import Cell, Job
+from clinic_env.schema.base import Frozen
+from clinic_env.schema.case import Case
+
+RoleValue = str | ModelConfig
+
+
+class CaseFilter(Frozen):
+    """Which cases of a dataset take part; all of them by default."""
+
+    ids: tuple[str, ...] | None = None
+    specialties: tuple[str, ...] | None = None
+    limit: int | None = Field(default=None, ge=1)
+
+    def apply(self, cases: tuple[Case, ...], dataset: str) -> tuple[Case, ...]:
+        chosen = cases
+        if self.ids is not None:
+            known = {case.id for case in cases}
+            missing = [case_id for case_id in self.ids if case_id not in known]
+            if missing:
+                raise ConfigError(f"dataset {dataset!r} has no case(s) {', '.join(missing)}")
+            wanted = set(self.ids)
+            chosen = tuple(case for case in chosen if case.id in wanted)
+        if self.specialties is not None:
+            wanted = {s.lower() for s in self.specialties}
+            chosen = tuple(case for case in chosen if case.specialty.lower() in wanted)
+        return chosen[: self.limit] if self.limit else chosen
+
+
+class DatasetEntry(Frozen):
+    name: str = Field(min_length=1, description="a registered dataset or a path")
+    cases: CaseFilter = CaseFilter()
+
+
+class Roles(Frozen):
+    """Who plays each role; several doctors are compared cell by cell under their labels."""
+
+    patient: RoleValue = "offline"
+    measurement: RoleValue = "offline"
+    doctors: dict[str, RoleValue] = Field(default_factory=lambda: {"systematic": "systematic"})
+    judge: RoleValue | None = None
+
+    @field_validator("doctors")
+    @classmethod
+    def _some_doctor(cls, doctors: dict[str, RoleValue]) -> dict[str, RoleValue]:
+        if not doctors:
+            raise ValueError("name at least one doctor")
+        for label in doctors:
+            if "/" in label or not label:
+                raise ValueError(f"doctor label {label!r} must be a plain name without '/'")
+        return doctors
+
+
+class RayOptions(Frozen):
+    address: str | None = Field(default=None, description="an existing cluster; none starts one")
+    workers: int = Field(default=2, ge=1)
+
+
+class Experiment(Frozen):
+    name: str = Field(min_length=1)
+    description: str | None = None
+    datasets: tuple[DatasetEntry, ...] = Field(min_length=1)
+    personas: tuple[str, ...] = ("plain",)
+    bias_sets: tuple[tuple[str, ...], ...] = Field(
+        default=((),), description="each a condition; the empty set is the control"
+    )
+    roles: Roles = Roles()
+    reward: str = "default"
+    show_options: bool = Field(default=False, description="MCQ mode: show options to doctors")
+    seeds: tuple[int, ...] = Field(default=(0,), min_length=1)
+    repeats: int = Field(default=1, ge=1)
+    max_turns: int = Field(default=DEFAULT_MAX_TURNS, ge=1)
+    concurrency: int = Field(default=64, ge=1)
+    ray: RayOptions | None = None
+
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _names_are_entries(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            return [{"name": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    def config_hash(self) -> str:
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def check(self) -> None:
+        """Fail before running anything when a name in the config does not resolve."""
+        persona_ids = list(personas()) if self.personas == ("all",) else self.personas
+        for persona in persona_ids:
+            load_persona(persona)
+        for bias_set in self.bias_sets:
+            for bias in bias_set:
+                load_bias(bias)
+        model_config_of(self.roles.patient, PATIENTS)
+        model_config_of(self.roles.measurement, MEASUREMENTS)
+        for spec in self.roles.doctors.values():
+            model_config_of(spec, DOCTORS)
+        load_reward_spec(self.reward)
+
+    def jobs(self) -> list[Job]:
+        """The grid: dataset, case, persona, bias set, doctor, seed, repeat, in that order."""
+        persona_ids = list(personas()) if self.personas == ("all",) else list(self.personas)
+        jobs: list[Job] = []
+        for entry in self.datasets:
+            for case in entry.cases.apply(load_cases(entry.name), entry.name):
+                for persona in persona_ids:
+                    for biases in self.bias_sets:
+                        for doctor in self.roles.doctors:
+                            for seed in self.seeds:
+                                for repeat in range(self.repeats):
+                                    cell = Cell(
+                                        dataset=entry.name,
+                                        case_id=case.id,
+                                        persona=persona,
+                                        biases=tuple(biases),
+                                        doctor=doctor,
+                                        seed=seed,
+                                        repeat=repeat,
+                                    )
+                                    jobs.append(Job(cell, case))
+        ids = [job.id for job in jobs]
+        if len(set(ids)) != len(ids):
+            raise ConfigError(
+                "the grid names the same consultation twice; remove duplicate entries"
+            )
+        return jobs
+
+
+def load_experiment(path: Path) -> Experiment:
+    return load_yaml_model(path, Experiment, ConfigError)
+
+
+def default_experiment_path() -> Path:
+    """The bundled experiment that ``clinic-env eval`` runs when given none."""
+    return content_path("evaluators", "experiments", "starter.yaml")

@@ -1,0 +1,142 @@
+"""Running an experiment into a run folder: resume, progress, clean interruption.
+
+Each finished consultation is appended to the store before the next one is counted, so a
+run stopped by Ctrl-C, a crash or SIGKILL loses at most the consultations in flight, and
+running the same command again picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from clinic_env.llm.client import ModelClient
+from clinic_env.runner.batch import Batch, Job
+from clinic_env.runner.experiment import Experiment
+from clinic_env.runner.store import RunRecord, RunStore
+from clinic_env.schema.transcript import Transcript
+
+
+@dataclass
+class Tally:
+    """What the progress bar shows: done, failed, accuracy, tokens, cost and calls/s so far."""
+
+    started: float = field(default_factory=time.perf_counter)
+    done: int = 0
+    failed: int = 0
+    correct: int = 0
+    calls: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+
+    def add(self, transcript: Transcript) -> None:
+        self.done += 1
+        self.failed += transcript.outcome == "error"
+        self.correct += transcript.score.as_dict().get("top1") == 1.0
+        self.calls += len(transcript.model_calls)
+        for call in transcript.model_calls:
+            self.tokens += call.prompt_tokens + call.completion_tokens
+            self.cost_usd += call.cost_usd
+
+    def postfix(self) -> dict[str, str]:
+        scored = self.done - self.failed
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        return {
+            "failed": str(self.failed),
+            "accuracy": f"{self.correct / scored:.1%}" if scored else "-",
+            "tokens": f"{self.tokens:,}",
+            "cost": f"${self.cost_usd:.2f}",
+            "calls/s": f"{self.calls / elapsed:.1f}",
+        }
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    folder: Path
+    cells: int
+    skipped: int
+    ran: int
+    failed: int
+    interrupted: bool
+
+
+def make_batch(experiment: Experiment, client: ModelClient | None = None) -> Batch:
+    """The batch every cell of the experiment runs in."""
+    roles = experiment.roles
+    first_doctor = next(iter(roles.doctors.values()))
+    return Batch(
+        dataset=experiment.datasets[0].name,
+        doctor=first_doctor,
+        doctors=roles.doctors,
+        session_options={
+            "patient": roles.patient,
+            "measurement": roles.measurement,
+            "judge": roles.judge,
+            "reward": experiment.reward,
+            "max_turns": experiment.max_turns,
+            "show_options": experiment.show_options,
+        },
+        client=client,
+    )
+
+
+def pending_jobs(
+    experiment: Experiment, store: RunStore, retry_failed: bool
+) -> tuple[list[Job], int]:
+    """The cells still to run, and how many are skipped as already done."""
+    jobs = experiment.jobs()
+    records = store.records()
+    finished = {r.cell.id for r in records if not r.failed}
+    failed = {r.cell.id for r in records if r.failed}
+    if retry_failed:
+        store.forget(failed)
+        failed = set()
+    pending = [job for job in jobs if job.id not in finished and job.id not in failed]
+    return pending, len(jobs) - len(pending)
+
+
+Runner = Callable[[Batch, list[Job], int, Callable[[Job, Transcript], None]], None]
+"""Runs jobs and calls back with each finished one: in this process, or on Ray workers."""
+
+
+def run_in_process(
+    batch: Batch, jobs: list[Job], concurrency: int, on_done: Callable[[Job, Transcript], None]
+) -> None:
+    asyncio.run(batch.run(jobs, concurrency=concurrency, on_done=on_done))
+
+
+def run_experiment(
+    experiment: Experiment,
+    folder: Path,
+    *,
+    retry_failed: bool = False,
+    client: ModelClient | None = None,
+    runner: Runner = run_in_process,
+    progress: bool = True,
+) -> RunOutcome:
+    """Run (or resume) ``experiment`` into ``folder``."""
+    experiment.check()
+    with RunStore(folder, experiment) as store:
+        jobs, skipped = pending_jobs(experiment, store, retry_failed)
+        tally = Tally()
+        bar = tqdm(total=len(jobs), unit="consultation", disable=not progress)
+
+        def on_done(job: Job, transcript: Transcript) -> None:
+            store.append(RunRecord(cell=job.cell, transcript=transcript))
+            tally.add(transcript)
+            bar.update(1)
+            bar.set_postfix(tally.postfix(), refresh=False)
+
+        interrupted = False
+        try:
+            runner(make_batch(experiment, client), jobs, experiment.concurrency, on_done)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            bar.close()
+    return RunOutcome(folder, len(jobs) + skipped, skipped, tally.done, tally.failed, interrupted)

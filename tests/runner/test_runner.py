@@ -1,0 +1,88 @@
+"""Experiments into run folders: grid expansion, resume, partial lines, retries."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clinic_env.errors import ConfigError, UnknownNameError
+from clinic_env.runner.experiment import Experiment, load_experiment
+from clinic_env.runner.runner import run_experiment
+from clinic_env.runner.store import RESULTS, RunRecord, read_records
+
+GRID = {
+    "name": "tiny",
+    "datasets": [{"name": "starter", "cases": {"limit": 3}}],
+    "personas": ["plain", "hostile"],
+    "roles": {"doctors": {"systematic": "systematic", "random": "random"}},
+    "seeds": [0, 1],
+}
+
+
+def experiment(**changes) -> Experiment:
+    return Experiment.model_validate({**GRID, **changes})
+
+
+def cells(folder: Path) -> list[str]:
+    return [r.cell.id for r in read_records(folder / RESULTS)]
+
+
+def test_grid_expands_deterministically_with_stable_ids():
+    first = [job.id for job in experiment().jobs()]
+    assert first == [job.id for job in experiment().jobs()]
+    assert len(first) == 3 * 2 * 2 * 2 == len(set(first))
+    assert first[0] == "starter/" + experiment().jobs()[0].case.id + "/plain/none/systematic/0.0"
+
+
+def test_run_then_resume_skips_everything_done(tmp_path: Path):
+    first = run_experiment(experiment(), tmp_path, progress=False)
+    assert (first.cells, first.skipped, first.ran) == (24, 0, 24)
+    again = run_experiment(experiment(), tmp_path, progress=False)
+    assert (again.skipped, again.ran) == (24, 0)
+    assert sorted(cells(tmp_path)) == sorted(job.id for job in experiment().jobs())
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["config_hash"] == experiment().config_hash()
+
+
+def test_a_line_cut_short_by_a_kill_is_dropped_and_rerun(tmp_path: Path):
+    run_experiment(experiment(), tmp_path, progress=False)
+    results = tmp_path / RESULTS
+    lines = results.read_text().splitlines(keepends=True)
+    results.write_text("".join(lines[:10]) + lines[10][: len(lines[10]) // 2])
+    outcome = run_experiment(experiment(), tmp_path, progress=False)
+    assert outcome.skipped == 10 and outcome.ran == 14
+    ids = cells(tmp_path)
+    assert len(ids) == len(set(ids)) == 24
+
+
+def test_failed_cells_are_kept_then_retried_on_request(tmp_path: Path):
+    run_experiment(experiment(), tmp_path, progress=False)
+    results = tmp_path / RESULTS
+    records = read_records(results)
+    broken = records[3].transcript.model_copy(update={"outcome": "error", "error": "server down"})
+    records[3] = RunRecord(cell=records[3].cell, transcript=broken)
+    results.write_text("".join(r.model_dump_json() + "\n" for r in records))
+    assert run_experiment(experiment(), tmp_path, progress=False).ran == 0
+    retried = run_experiment(experiment(), tmp_path, retry_failed=True, progress=False)
+    assert retried.ran == 1
+    final = read_records(results)
+    assert len(final) == 24 and not any(r.failed for r in final)
+
+
+def test_another_experiment_in_the_same_folder_is_refused(tmp_path: Path):
+    run_experiment(experiment(), tmp_path, progress=False)
+    with pytest.raises(ConfigError, match="another experiment"):
+        run_experiment(experiment(seeds=[5]), tmp_path, progress=False)
+
+
+def test_bad_configs_name_file_line_and_field(tmp_path: Path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\ndatasets: [starter]\nseeds: []\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml:3 \(field seeds\)"):
+        load_experiment(path)
+    path.write_text("name: x\ndatasets: [starter]\npersonas: [grumpy]\n")
+    with pytest.raises(UnknownNameError, match="grumpy"):
+        run_experiment(load_experiment(path), tmp_path / "run", progress=False)
+    path.write_text("name: x\ndatasets: [starter]\nroles:\n  doctors: {}\n")
+    with pytest.raises(ConfigError, match="at least one doctor"):
+        load_experiment(path)
