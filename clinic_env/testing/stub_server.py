@@ -1,0 +1,532 @@
+"""An OpenAI-compatible stub model server on loopback, for tests and throughput benchmarks.
+
+It answers ``POST /v1/chat/completions`` like a busy model server would: each request holds
+one of ``slots`` service slots for ``latency_s`` (extra requests wait in a FIFO queue), and a
+seeded draw can turn a request into a 500, a 429, a hang or a malformed body. Replies are
+scripted per role, read from the ``X-Clinic-Env-Role`` request header, so a whole
+consultation can run against it. ``stream: true`` is answered with a one-chunk SSE stream.
+A client that disconnects (or half-closes) aborts its request and frees its slot.
+
+Run it in-process (``with StubModelServer(config) as server: server.base_url``), in a child
+process (``start_in_subprocess``), or from the shell::
+
+    python -m clinic_env.testing.stub_server --latency 0.1 --slots 256 --error-500 0.1
+
+which prints the base URL on its first stdout line. Request headers are never stored or
+logged: only the role and the framing headers are read. ``GET /stub/stats`` returns
+:class:`StubStats` as JSON, so a benchmark can read a child process's counters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import math
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from pydantic import Field
+
+from clinic_env.schema.base import Frozen
+
+ROLE_HEADER = "x-clinic-env-role"
+Reply = str | dict[str, Any]
+Responder = Callable[[str | None, dict[str, Any]], Reply]
+Answer = tuple[int, dict[str, str], str]  # status, extra headers, body
+_MAX_BODY = 16 * 1024 * 1024
+_BACKLOG = 4096  # a thousand clients connecting at once must not overflow the accept queue
+_ROUTES = {"/v1/chat/completions": "POST", "/v1/models": "GET", "/health": "GET"}
+_ROUTES["/stub/stats"] = "GET"
+
+
+class FaultRates(Frozen):
+    """Probability of each injected fault per chat request; the remainder are answered."""
+
+    error_500: float = Field(0.0, ge=0, le=1, description="probability of a 500")
+    rate_limit_429: float = Field(0.0, ge=0, le=1, description="probability of a 429")
+    hang: float = Field(0.0, ge=0, le=1, description="probability of never answering")
+    malformed: float = Field(0.0, ge=0, le=1, description="probability of a broken body")
+
+    def model_post_init(self, _context: Any) -> None:
+        """The rates split one uniform draw, so together they cannot exceed one."""
+        if self.error_500 + self.rate_limit_429 + self.hang + self.malformed > 1 + 1e-9:
+            raise ValueError("fault rates add up to more than 1")
+
+
+class StubConfig(Frozen):
+    """How the stub behaves: service time, capacity, faults and the seed that fixes them.
+
+    A 429 is answered at once, before queueing, with ``Retry-After`` (whole seconds, rounded
+    up) and ``retry-after-ms``. A hang holds no slot and lasts until the client disconnects
+    or the server stops. 500s and malformed bodies go through a slot, like replies do;
+    malformed bodies alternate, per role, between JSON without ``choices`` and cut-off JSON.
+    """
+
+    latency_s: float = Field(0.0, ge=0, description="seconds of service per request")
+    slots: int = Field(64, ge=1, description="requests served at once; the rest queue")
+    faults: FaultRates = FaultRates()
+    seed: int = Field(0, description="fixes the fault draws")
+    model_name: str = Field("clinic-env-stub", description="the model named in responses")
+    retry_after_s: float = Field(0.0, ge=0, description="the wait a 429 announces")
+
+
+class ReplyScript(Frozen):
+    """Replies by role, each role's list used in rotation; ``responder`` overrides them all.
+
+    A reply is a string (the message content) or a dict with ``content`` and/or
+    ``tool_calls`` (a list of ``{"name": ..., "arguments": {...}}``). The responder is called
+    on the server's thread, in-process only, with the role (``None`` when the request has no
+    role header) and the request body; if it raises, the client gets a 500 saying so.
+    """
+
+    by_role: dict[str, tuple[Reply, ...]] = Field(default_factory=dict)
+    default: Reply = "OK."
+    responder: Responder | None = None
+
+
+DEFAULT_REPLIES = ReplyScript(
+    by_role={
+        "doctor": (
+            "What brings you in today, and when did it start?",
+            "Have you noticed anything that makes it better or worse?",
+            "REQUEST TEST: Complete blood count",
+            "DIAGNOSIS READY: Viral syndrome",
+        ),
+        "patient": ("It started a few days ago and it has been getting slowly worse.",),
+        "measurement": ("normal",),
+        "judge": ("Yes",),
+    },
+)
+
+
+class StubStats(Frozen):
+    """What the server has seen: chat requests by outcome and role, and the queue's peaks.
+
+    Outcomes are ``ok``, ``500``, ``429``, ``hang``, ``malformed`` and ``400``; a request
+    without a role header counts under ``(none)``; ``disconnects`` counts requests whose
+    client went away before the answer.
+    """
+
+    requests: int = 0
+    outcomes: dict[str, int] = Field(default_factory=dict)
+    by_role: dict[str, int] = Field(default_factory=dict)
+    in_service: int = 0
+    max_in_service: int = 0
+    queued: int = 0
+    max_queued: int = 0
+    disconnects: int = 0
+
+
+class _Reader(asyncio.StreamReader):
+    """A stream reader that reports the peer going away, so a pending request is aborted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_close: Callable[[], None] = lambda: None
+
+    def feed_eof(self) -> None:
+        super().feed_eof()
+        self.on_close()
+
+    def set_exception(self, exc: BaseException) -> None:
+        super().set_exception(exc)
+        self.on_close()
+
+
+class _HttpError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _error(status: int, message: str, kind: str, extra: dict[str, str] | None = None) -> Answer:
+    body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
+    return status, extra or {}, json.dumps(body)
+
+
+def _tool_calls(reply: dict[str, Any], serial: int) -> list[dict[str, Any]]:
+    calls = []
+    for i, call in enumerate(reply.get("tool_calls") or ()):
+        arguments = call.get("arguments", {})
+        arguments = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        function = {"name": call["name"], "arguments": arguments}
+        calls.append({"id": f"call_{serial}_{i}", "type": "function", "function": function})
+    return calls
+
+
+def _encode(status: int, extra: dict[str, str], body: str, keep_alive: bool) -> bytes:
+    data = body.encode()
+    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
+    headers = {"Content-Type": "application/json"} | extra | {"Content-Length": str(len(data))}
+    headers["Connection"] = "keep-alive" if keep_alive else "close"
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data
+
+
+class StubModelServer:
+    """The stub on its own event loop in a daemon thread; use it as a context manager."""
+
+    def __init__(
+        self,
+        config: StubConfig | None = None,
+        replies: ReplyScript = DEFAULT_REPLIES,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.config, self.replies = config or StubConfig(), replies
+        self._address: tuple[str, int] = (host, port)
+        self._lock = threading.Lock()  # the loop writes the counts; any thread reads them
+        self._counts: Counter[str] = Counter()
+        self._rngs: dict[str, random.Random] = {}
+        self._turns: Counter[tuple[str, str]] = Counter()
+        self._serial = itertools.count(1)
+        faults = self.config.faults
+        rates = (faults.error_500, faults.rate_limit_429, faults.hang, faults.malformed)
+        self._edges = list(
+            zip(("500", "429", "hang", "malformed"), itertools.accumulate(rates), strict=True)
+        )
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._stopping = asyncio.Event()
+        self._slots = asyncio.Semaphore(self.config.slots)  # FIFO: waiters are served in order
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-style base URL, ending in ``/v1``."""
+        return f"http://{self._address[0]}:{self._address[1]}/v1"
+
+    @property
+    def stats(self) -> StubStats:
+        with self._lock:
+            c = self._counts.copy()
+        outcomes = {k[8:]: v for k, v in c.items() if k.startswith("outcome:")}
+        by_role = {k[5:]: v for k, v in c.items() if k.startswith("role:")}
+        scalars = {k: c[k] for k in StubStats.model_fields if k not in ("outcomes", "by_role")}
+        return StubStats(outcomes=outcomes, by_role=by_role, **scalars)
+
+    def start(self) -> StubModelServer:
+        """Binds here, so a bind error reaches the caller, then serves on a daemon thread.
+
+        It works from inside a running event loop too: the server has a loop of its own.
+        """
+        sock = socket.create_server(self._address, backlog=_BACKLOG)
+        self._address = sock.getsockname()[:2]
+        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(sock),))
+        self._thread.daemon = True
+        self._thread.start()
+        self._ready.wait()
+        if self._loop is None:
+            raise RuntimeError("the stub server did not start; its thread printed why")
+        return self
+
+    def stop(self) -> None:
+        """Stops serving; hanging and queued requests see their connection closed."""
+        if self._thread is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> StubModelServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    async def _serve(self, sock: socket.socket) -> None:
+        factory = lambda: asyncio.StreamReaderProtocol(_Reader(), self._connection)  # noqa: E731
+        try:
+            server = await asyncio.get_running_loop().create_server(
+                factory, sock=sock, backlog=_BACKLOG
+            )
+            self._loop = asyncio.get_running_loop()
+        finally:
+            self._ready.set()
+        await self._stopping.wait()
+        server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks)
+        await server.wait_closed()
+
+    def _count(self, *keys: str) -> None:
+        with self._lock:
+            self._counts.update(keys)
+
+    def _gauge(self, key: str, delta: int) -> None:
+        with self._lock:
+            value = self._counts[key] = self._counts[key] + delta
+            self._counts[f"max_{key}"] = max(self._counts[f"max_{key}"], value)
+
+    async def _connection(self, reader: _Reader, writer: asyncio.StreamWriter) -> None:
+        """One keep-alive connection, a request at a time; a disconnect aborts the current one."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        state = {"busy": False, "gone": False}
+
+        def closed() -> None:
+            state["gone"] = True
+            if state["busy"]:
+                task.cancel()
+
+        reader.on_close = closed
+        try:
+            keep_alive = True
+            while keep_alive and not state["gone"]:
+                try:
+                    method, path, role, body, keep_alive = await self._read_request(reader)
+                    state["busy"] = True
+                    answer = await self._route(method, path, role, body)
+                    state["busy"] = False
+                except _HttpError as exc:
+                    answer, keep_alive = _error(exc.status, str(exc), "invalid_request"), False
+                writer.write(_encode(*answer, keep_alive))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the client went away between requests or while reading an answer
+        except asyncio.CancelledError:  # never re-raised: asyncio would log it as an error
+            if state["gone"]:
+                self._count("disconnects")
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+
+    async def _read_request(
+        self, reader: asyncio.StreamReader
+    ) -> tuple[str, str, str | None, bytes, bool]:
+        """Method, path, role, body and whether to keep the connection open afterwards."""
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.LimitOverrunError:
+            raise _HttpError(431, "request head too large") from None
+        lines = head.decode("latin-1").split("\r\n")
+        parts = lines[0].split(" ")
+        if len(parts) != 3 or parts[2] not in ("HTTP/1.1", "HTTP/1.0"):
+            raise _HttpError(400, "malformed request line")
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name = name.strip().lower()
+            if name in ("content-length", "connection", "transfer-encoding", ROLE_HEADER):
+                headers[name] = value.strip()
+        if "transfer-encoding" in headers:
+            raise _HttpError(411, "chunked request bodies are not supported; send Content-Length")
+        length = headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > _MAX_BODY:
+            raise _HttpError(413 if length.isdigit() else 400, f"bad Content-Length {length}")
+        body = await reader.readexactly(int(length))
+        connection = headers.get("connection", "").lower()
+        keep_alive = connection == "keep-alive" or (
+            parts[2] == "HTTP/1.1" and connection != "close"
+        )
+        role = headers.get(ROLE_HEADER) or None
+        return parts[0], parts[1].partition("?")[0], role, body, keep_alive
+
+    async def _route(self, method: str, path: str, role: str | None, body: bytes) -> Answer:
+        if path not in _ROUTES:
+            return _error(404, f"no route {path}", "not_found")
+        if method != _ROUTES[path]:
+            return _error(405, f"{method} not allowed on {path}", "invalid_request")
+        if path == "/health":
+            return 200, {}, '{"status": "ok"}'
+        if path == "/stub/stats":
+            return 200, {}, self.stats.model_dump_json()
+        if path == "/v1/models":
+            model = {"id": self.config.model_name, "object": "model", "created": 0}
+            return 200, {}, json.dumps({"object": "list", "data": [model]})
+        return await self._chat(role, body)
+
+    async def _chat(self, role: str | None, body: bytes) -> Answer:
+        try:
+            request = json.loads(body)
+            if not isinstance(request, dict):
+                raise ValueError("the body must be a JSON object")
+            if not isinstance(request.get("messages"), list) or not request["messages"]:
+                raise ValueError("'messages' must be a non-empty list")
+        except ValueError as exc:
+            self._count("requests", f"role:{role or '(none)'}", "outcome:400")
+            return _error(400, f"invalid request: {exc}", "invalid_request_error")
+        outcome, reply = self._draw(role, request)
+        self._count("requests", f"role:{role or '(none)'}", f"outcome:{outcome}")
+        if outcome == "429":
+            wait = self.config.retry_after_s
+            retry = {"Retry-After": str(math.ceil(wait)), "retry-after-ms": str(round(wait * 1e3))}
+            return _error(429, "rate limited by the stub", "rate_limit_error", retry)
+        if outcome == "hang":
+            await asyncio.Future()  # ended by a disconnect or the server stopping
+        self._gauge("queued", 1)
+        try:
+            await self._slots.acquire()
+        finally:
+            self._gauge("queued", -1)
+        self._gauge("in_service", 1)
+        try:
+            await asyncio.sleep(self.config.latency_s)
+        finally:
+            self._gauge("in_service", -1)
+            self._slots.release()
+        if outcome == "500":
+            return _error(500, str(reply or "injected server error"), "server_error")
+        if outcome == "malformed":
+            if reply == "no choices":
+                return 200, {}, json.dumps({"id": "chatcmpl-stub", "object": "chat.completion"})
+            return 200, {}, '{"id": "chatcmpl-stub", "choices": [{"message": '
+        try:
+            return self._completion(request, reply)
+        except (AttributeError, KeyError, TypeError) as exc:
+            return _error(500, f"the stub cannot send {reply!r}: {exc!r}", "server_error")
+
+    def _draw(self, role: str | None, request: dict[str, Any]) -> tuple[str, Reply | None]:
+        """Each role has its own seeded draw and rotation, so interleaving cannot change them."""
+        key = role or ""
+        if key not in self._rngs:
+            self._rngs[key] = random.Random(f"{self.config.seed}:{key}")
+        u = self._rngs[key].random()
+        outcome = next((outcome for outcome, edge in self._edges if u < edge), "ok")
+        if outcome != "ok":
+            self._turns[outcome, key] += 1
+            odd = self._turns[outcome, key] % 2
+            return outcome, "no choices" if outcome == "malformed" and odd else None
+        if self.replies.responder is not None:
+            try:
+                return "ok", self.replies.responder(role, request)
+            except Exception as exc:  # noqa: BLE001 - a test's bug becomes a visible 500
+                return "500", f"the stub's responder raised {exc!r}"
+        script = self.replies.by_role.get(key) or (self.replies.default,)
+        self._turns["ok", key] += 1
+        return "ok", script[(self._turns["ok", key] - 1) % len(script)]
+
+    def _completion(self, request: dict[str, Any], reply: Reply | None) -> Answer:
+        serial = next(self._serial)
+        reply = reply if isinstance(reply, dict) else {"content": reply}
+        content, calls = reply.get("content"), _tool_calls(reply, serial)
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if calls:
+            message["tool_calls"] = calls
+        prompt = sum(
+            len(str(m.get("content") or "")) for m in request["messages"] if isinstance(m, dict)
+        )
+        completion = len(content or "") + len(json.dumps(calls) if calls else "")
+        usage = {"prompt_tokens": prompt // 4 + 1, "completion_tokens": completion // 4 + 1}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        finish = "tool_calls" if calls else "stop"
+        head = {"id": f"chatcmpl-stub-{serial}", "created": int(time.time())}
+        head["model"] = self.config.model_name
+        if not request.get("stream"):
+            choice = {"index": 0, "message": message, "finish_reason": finish}
+            completion_object = {"object": "chat.completion", "choices": [choice], "usage": usage}
+            return 200, {}, json.dumps(head | completion_object)
+        head["object"] = "chat.completion.chunk"
+        if calls:
+            message["tool_calls"] = [call | {"index": i} for i, call in enumerate(calls)]
+        events = [head | {"choices": [{"index": 0, "delta": message, "finish_reason": None}]}]
+        events.append(head | {"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+        if (request.get("stream_options") or {}).get("include_usage"):
+            events.append(head | {"choices": [], "usage": usage})
+        sse = "".join(f"data: {json.dumps(event)}\n\n" for event in events) + "data: [DONE]\n\n"
+        return 200, {"Content-Type": "text/event-stream"}, sse
+
+
+class StubProcess:
+    """A stub server in a child process, for benchmarks; ``stop()`` ends it with SIGTERM."""
+
+    def __init__(self, process: subprocess.Popen[str], base_url: str) -> None:
+        self.process, self.base_url = process, base_url
+
+    @property
+    def stats(self) -> StubStats:
+        """Read live from the child's ``/stub/stats`` endpoint."""
+        url = self.base_url.removesuffix("/v1") + "/stub/stats"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return StubStats.model_validate_json(response.read())
+
+    def stop(self, timeout: float = 10) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+
+    def __enter__(self) -> StubProcess:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+_FLAGS = {"--latency": "latency_s", "--slots": "slots", "--seed": "seed"}
+_FLAGS |= {"--model-name": "model_name", "--retry-after": "retry_after_s"}
+_FLAGS |= {f"--{name.replace('_', '-')}": name for name in FaultRates.model_fields}
+
+
+def start_in_subprocess(
+    config: StubConfig | None = None,
+    replies: ReplyScript = DEFAULT_REPLIES,
+    *,
+    port: int = 0,
+    startup_timeout: float = 30,
+) -> StubProcess:
+    """Runs the CLI in a child process and waits for its base URL; replies must be data."""
+    if replies.responder is not None:
+        raise ValueError("a responder callable cannot cross into a child process")
+    command = [sys.executable, "-m", "clinic_env.testing.stub_server", "--port", str(port)]
+    config = config or StubConfig()
+    values = config.model_dump() | config.faults.model_dump()
+    command += [part for flag, field in _FLAGS.items() for part in (flag, str(values[field]))]
+    command += ["--replies-json", replies.model_dump_json(exclude={"responder"})]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    stdout, first = process.stdout, []
+    assert stdout is not None
+    reader = threading.Thread(target=lambda: first.append(stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(startup_timeout)
+    if not first or not first[0].startswith("http://"):
+        StubProcess(process, "").stop()
+        raise RuntimeError(f"the stub server did not start (exit status {process.returncode})")
+    return StubProcess(process, first[0].strip())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The CLI: prints the base URL on the first line, then serves until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(description="An OpenAI-compatible stub model server.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    for flag, field in _FLAGS.items():
+        kind = StubConfig.model_fields.get(field) or FaultRates.model_fields[field]
+        parser.add_argument(flag, dest=field, type=kind.annotation, help=kind.description)
+    parser.add_argument("--replies-json", help="a ReplyScript as JSON: by_role and default")
+    args = vars(parser.parse_args(argv))
+    given = {field: args[field] for field in _FLAGS.values() if args[field] is not None}
+    faults = {k: given.pop(k) for k in list(given) if k in FaultRates.model_fields}
+    config = StubConfig.model_validate(given | {"faults": faults})
+    replies = DEFAULT_REPLIES
+    if args["replies_json"]:
+        replies = ReplyScript.model_validate_json(args["replies_json"])
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    with StubModelServer(config, replies, host=args["host"], port=args["port"]) as server:
+        print(server.base_url, flush=True)
+        stopped.wait()
+
+
+if __name__ == "__main__":
+    main()
