@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,14 +100,25 @@ def pending_jobs(
     return pending, len(jobs) - len(pending)
 
 
-Runner = Callable[[Batch, list[Job], int, Callable[[Job, Transcript], None]], None]
-"""Runs jobs and calls back with each finished one: in this process, or on Ray workers."""
+Runner = Callable[
+    [Experiment, Sequence[Job], ModelClient | None, Callable[[Job, Transcript], None]], None
+]
+"""Plays the jobs of an experiment and calls back in this process with each one as it ends.
+
+It gets the experiment and the client rather than a built batch, because a batch cannot
+travel: a Ray worker rebuilds its own from them (see :mod:`clinic_env.runner.ray_runner`).
+"""
 
 
 def run_in_process(
-    batch: Batch, jobs: list[Job], concurrency: int, on_done: Callable[[Job, Transcript], None]
+    experiment: Experiment,
+    jobs: Sequence[Job],
+    client: ModelClient | None,
+    on_done: Callable[[Job, Transcript], None],
 ) -> None:
-    asyncio.run(batch.run(jobs, concurrency=concurrency, on_done=on_done))
+    """Every job in this process, on one event loop."""
+    batch = make_batch(experiment, client)
+    asyncio.run(batch.run(jobs, concurrency=experiment.concurrency, on_done=on_done))
 
 
 def run_experiment(
@@ -127,14 +138,14 @@ def run_experiment(
         bar = tqdm(total=len(jobs), unit="consultation", disable=not progress)
 
         def on_done(job: Job, transcript: Transcript) -> None:
-            store.append(RunRecord(cell=job.cell, transcript=transcript))
+            store.add(RunRecord(cell=job.cell, transcript=transcript))
             tally.add(transcript)
             bar.update(1)
             bar.set_postfix(tally.postfix(), refresh=False)
 
         interrupted = False
         try:
-            runner(make_batch(experiment, client), jobs, experiment.concurrency, on_done)
+            runner(experiment, jobs, client, on_done)
         except KeyboardInterrupt:
             interrupted = True
         finally:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Self
 
 from pydantic import ValidationError
 
@@ -55,21 +55,16 @@ def _versions() -> dict[str, str]:
     }
 
 
-class RunStore:
-    """One run folder; use it as a context manager while appending."""
+class JsonlAppender:
+    """Appends lines to a file, each one flushed and synced before ``append`` returns."""
 
-    def __init__(self, folder: Path, experiment: Experiment) -> None:
-        self.folder = folder
-        self.experiment = experiment
-        self.results = folder / RESULTS
-        self.dropped_partial_line = False
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._file: IO[str] | None = None
 
-    def __enter__(self) -> RunStore:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._check_manifest()
-        self.dropped_partial_line = _drop_partial_last_line(self.results)
-        self._file = self.results.open("a", encoding="utf-8")
+    def __enter__(self) -> Self:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
         return self
 
     def __exit__(
@@ -81,6 +76,30 @@ class RunStore:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+    def append(self, line: str) -> None:
+        if self._file is None:
+            raise ConfigError(f"{self.path}: append() outside the writer's `with` block")
+        self._file.write(line + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+
+class RunStore(JsonlAppender):
+    """One run folder; use it as a context manager while appending."""
+
+    def __init__(self, folder: Path, experiment: Experiment) -> None:
+        super().__init__(folder / RESULTS)
+        self.folder = folder
+        self.experiment = experiment
+        self.results = self.path
+        self.dropped_partial_line = False
+
+    def __enter__(self) -> Self:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._check_manifest()
+        self.dropped_partial_line = _drop_partial_last_line(self.results)
+        return super().__enter__()
 
     def _check_manifest(self) -> None:
         path = self.folder / MANIFEST
@@ -106,33 +125,30 @@ class RunStore:
     def records(self) -> list[RunRecord]:
         return read_records(self.results) if self.results.exists() else []
 
-    def append(self, record: RunRecord) -> None:
+    def add(self, record: RunRecord) -> None:
         """Write one record and push it to disk before returning."""
-        if self._file is None:
-            raise ConfigError("RunStore.append() outside its `with` block")
-        self._file.write(record.model_dump_json() + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        self.append(record.model_dump_json())
 
     def forget(self, cell_ids: Iterable[str]) -> int:
         """Remove the records of these cells (to retry them), rewriting the file atomically."""
         doomed = set(cell_ids)
         if not doomed or not self.results.exists():
             return 0
-        kept = [r for r in self.records() if r.cell.id not in doomed]
-        removed = len(self.records()) - len(kept)
+        records = self.records()
+        kept = [r for r in records if r.cell.id not in doomed]
         temporary = self.results.with_suffix(".tmp")
         with temporary.open("w", encoding="utf-8") as out:
             for record in kept:
                 out.write(record.model_dump_json() + "\n")
             out.flush()
             os.fsync(out.fileno())
+        reopen = self._file is not None
         if self._file is not None:
             self._file.close()
         temporary.replace(self.results)
-        if self._file is not None:
+        if reopen:
             self._file = self.results.open("a", encoding="utf-8")
-        return removed
+        return len(records) - len(kept)
 
 
 def _drop_partial_last_line(path: Path) -> bool:
@@ -168,36 +184,14 @@ def read_records(path: Path) -> list[RunRecord]:
     return records
 
 
-class TranscriptWriter:
-    """Appends bare transcripts to ``folder/transcripts.jsonl`` (single consultations played
-    by hand); each line is on disk when written."""
+class TranscriptWriter(JsonlAppender):
+    """Appends bare transcripts to ``folder/transcripts.jsonl`` (consultations played by hand)."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.path = folder / TRANSCRIPTS
-        self._file: IO[str] | None = None
-
-    def __enter__(self) -> TranscriptWriter:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", encoding="utf-8")
-        return self
+        super().__init__(folder / TRANSCRIPTS)
 
     def write(self, transcript: Transcript) -> None:
-        if self._file is None:
-            raise ConfigError("TranscriptWriter.write() outside its `with` block")
-        self._file.write(transcript.model_dump_json() + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self.append(transcript.model_dump_json())
 
 
 def read_transcripts(path: Path) -> list[Transcript]:
