@@ -24,6 +24,10 @@ class CaseDataError(UserError):
     """A case file or record is invalid; the message names the file, line and field."""
 
 
+class DatasetDownloadError(UserError):
+    """A dataset file could not be fetched, verified or found in the cache."""
+
+
 class UnknownNameError(UserError):
     """A name (persona, dataset, agent, evaluator) is not registered."""
 

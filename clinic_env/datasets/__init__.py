@@ -1,5 +1,37 @@
-"""Where cases come from: the bundled sets and local files in the project's case schema."""
+"""Where cases come from: the bundled sets, public datasets fetched by name, and local files.
 
-from clinic_env.datasets.loading import DATASETS, dataset_names, load_case_file, load_cases
+``load_cases("medqa")`` downloads AgentClinic's MedQA set on first use (verified by sha256,
+cached in the user cache folder), converts its records to :class:`~clinic_env.schema.case.Case`
+and warns once if any record is defective; ``load_cases(path)`` reads a local file in the
+project's schema or a supported foreign format. ``cases/registry.yaml`` lists the names.
+"""
 
-__all__ = ["DATASETS", "dataset_names", "load_case_file", "load_cases"]
+from clinic_env.datasets.audit import audit_dataset, audit_report
+from clinic_env.datasets.defects import DatasetWarning, Defect, LoadedDataset
+from clinic_env.datasets.download import cache_dir, cached_path, fetch, is_cached
+from clinic_env.datasets.leaks import find_leaks, redact
+from clinic_env.datasets.loading import load_cases, load_dataset
+from clinic_env.datasets.native import load_case_file, load_case_folder
+from clinic_env.datasets.registry import DatasetSpec, dataset_names, dataset_registry, dataset_spec
+
+__all__ = [
+    "DatasetSpec",
+    "DatasetWarning",
+    "Defect",
+    "LoadedDataset",
+    "audit_dataset",
+    "audit_report",
+    "cache_dir",
+    "cached_path",
+    "dataset_names",
+    "dataset_registry",
+    "dataset_spec",
+    "fetch",
+    "find_leaks",
+    "is_cached",
+    "load_case_file",
+    "load_case_folder",
+    "load_cases",
+    "load_dataset",
+    "redact",
+]

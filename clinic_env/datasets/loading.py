@@ -1,93 +1,172 @@
-"""Loading cases by dataset name or from a local file or folder, validated on load.
+"""Loading cases by dataset name or from a local file or folder: the one public entry.
 
-A bundled set is a folder of YAML files, one case per file. A local path may be one YAML
-case, a folder of them, or a JSONL file with one case per line. Every error names the file,
-the line and the field; ids must be unique within a dataset.
+A registered name is fetched (or read from the bundle), converted and checked for leaks; a
+local path may be clinic-env's own schema (a YAML case, a folder of them, a JSONL file) or a
+file in any supported foreign format, recognised by its first record. Foreign records never
+stop a load: each problem becomes a :class:`~clinic_env.datasets.defects.Defect`, and the
+dataset warns once with the counts. Registered datasets are loaded once per process.
 """
 
 from __future__ import annotations
 
-import functools
-import json
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from clinic_env.content import content_files, content_path, load_yaml_model, validation_message
+from clinic_env.content import content_path
+from clinic_env.datasets.convert import CONVERTERS, convert_records, read_records
+from clinic_env.datasets.defects import Defect, LoadedDataset, warn_defects
+from clinic_env.datasets.download import fetch, sha256_of
+from clinic_env.datasets.leaks import find_leaks, redact
+from clinic_env.datasets.native import load_case_file, load_case_folder, load_jsonl_cases
+from clinic_env.datasets.registry import FORMATS, dataset_names, dataset_spec
 from clinic_env.errors import CaseDataError, UnknownNameError
 from clinic_env.schema.case import Case
 
-DATASETS: dict[str, tuple[str, ...]] = {"starter": ("cases", "starter")}
-"""Bundled datasets: name -> content folder."""
+NATIVE = "clinic-env"
+VERSION_CHARS = 12
+"""Characters of a local file's sha256 kept as its version."""
+
+_LOADED: dict[tuple[object, ...], LoadedDataset] = {}
+_WARNED: set[tuple[object, ...]] = set()
 
 
-def dataset_names() -> list[str]:
-    return sorted(DATASETS)
+def load_cases(
+    dataset: str | Path, *, format: str | None = None, redact_leaks: bool = False
+) -> tuple[Case, ...]:
+    """All cases of a registered dataset (by name) or of a local file or folder (by path).
+
+    Args:
+        dataset: a name from :func:`dataset_names` or a path.
+        format: the format of a local file, when its first record does not make it clear.
+        redact_leaks: withhold every mention of a case's answer from its patient, room and
+            doctor texts (the audit lists them); otherwise they stay, and the session's leak
+            guard withholds them at run time, marking the turn as redacted.
+    """
+    loaded = load_dataset(dataset, format=format, redact_leaks=redact_leaks)
+    key = (loaded.name, loaded.version, str(loaded.path), redact_leaks)
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warn_defects(loaded, str(dataset))
+    return loaded.cases
 
 
-@functools.cache
-def _load_bundled(name: str) -> tuple[Case, ...]:
-    return load_case_folder(content_path(*DATASETS[name]))
-
-
-def load_cases(dataset: str | Path) -> tuple[Case, ...]:
-    """All cases of a bundled dataset (by name) or of a local file or folder (by path)."""
-    if isinstance(dataset, str) and dataset in DATASETS:
-        return _load_bundled(dataset)
+def load_dataset(
+    dataset: str | Path,
+    *,
+    format: str | None = None,
+    redact_leaks: bool = False,
+    progress: bool = True,
+) -> LoadedDataset:
+    """The cases of a dataset together with everything found wrong with its records."""
+    if format is not None and format not in FORMATS:
+        raise UnknownNameError(f"unknown format {format!r} (known: {', '.join(FORMATS)})")
+    if isinstance(dataset, str) and dataset in dataset_names():
+        return _load_registered(dataset, redact_leaks, progress)
     path = Path(dataset)
     if not path.exists():
-        known = ", ".join(dataset_names())
         raise UnknownNameError(
-            f"unknown dataset {str(dataset)!r}: "
-            f"neither a bundled dataset ({known}) nor an existing path"
+            f"unknown dataset {str(dataset)!r}: neither a registered dataset "
+            f"({', '.join(dataset_names())}) nor an existing path"
         )
+    return _load_path(path, format, redact_leaks)
+
+
+def _load_registered(name: str, redact_leaks: bool, progress: bool) -> LoadedDataset:
+    spec = dataset_spec(name)
+    if spec.entry.bundled is not None:
+        key: tuple[object, ...] = (name, redact_leaks)
+        if key not in _LOADED:
+            cases = load_case_folder(content_path("cases", spec.entry.bundled))
+            _LOADED[key] = _checked(
+                name, spec.version, NATIVE, None, cases, redact_leaks=redact_leaks
+            )
+        return _LOADED[key]
+    path = fetch(spec, progress=progress)
+    stat = path.stat()
+    key = (name, redact_leaks, str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _LOADED:
+        records, cases, defects = convert_records(path, spec.format, name, spec.version)
+        loaded = _checked(
+            name, spec.version, spec.format, path, cases, defects=defects, redact_leaks=redact_leaks
+        )
+        _LOADED[key] = replace(loaded, records=records, expected_rows=spec.entry.rows)
+    return _LOADED[key]
+
+
+def _load_path(path: Path, format: str | None, redact_leaks: bool) -> LoadedDataset:
+    name = path.stem or path.name
     if path.is_dir():
-        return load_case_folder(path)
-    return load_case_file(path)
-
-
-def load_case_folder(folder: Path) -> tuple[Case, ...]:
-    files = content_files(folder, (".yaml", ".yml", ".jsonl"))
-    if not files:
-        raise CaseDataError(f"{folder}: no case files (.yaml, .yml or .jsonl) found")
-    cases: list[Case] = []
-    for path in files:
-        cases.extend(load_case_file(path))
-    return _unique(cases, folder)
-
-
-def load_case_file(path: Path) -> tuple[Case, ...]:
-    if path.suffix == ".jsonl":
-        return _unique(_load_jsonl(path), path)
+        cases = load_case_folder(path)
+        return _checked(name, "local", NATIVE, path, cases, redact_leaks=redact_leaks)
     if path.suffix in (".yaml", ".yml"):
-        return (load_yaml_model(path, Case, CaseDataError),)
-    raise CaseDataError(f"{path}: unsupported case file type {path.suffix!r} (use .yaml or .jsonl)")
+        cases = load_case_file(path)
+        return _checked(name, "local", NATIVE, path, cases, redact_leaks=redact_leaks)
+    chosen = format or _detect(path)
+    version = sha256_of(path)[:VERSION_CHARS]
+    if chosen == NATIVE:
+        cases = load_jsonl_cases(path)
+        return _checked(name, version, NATIVE, path, cases, redact_leaks=redact_leaks)
+    records, cases, defects = convert_records(path, chosen, name, version)
+    loaded = _checked(
+        name, version, chosen, path, cases, defects=defects, redact_leaks=redact_leaks
+    )
+    return replace(loaded, records=records)
 
 
-def _load_jsonl(path: Path) -> list[Case]:
-    cases: list[Case] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise CaseDataError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+def _detect(path: Path) -> str:
+    """The format of a local JSONL file, from its first JSON object."""
+    for line, record in read_records(path):
+        if not isinstance(record, dict):
             continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CaseDataError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
-        try:
-            cases.append(Case.model_validate(data))
-        except ValidationError as exc:
-            raise CaseDataError(validation_message(exc, path, base_line=number)) from None
-    return cases
+        if "ground_truth" in record and "facts" in record:
+            return NATIVE
+        for name, converter in CONVERTERS.items():
+            if converter.looks_like(record):
+                return name
+        keys = ", ".join(sorted(map(str, record))[:12])
+        raise CaseDataError(
+            f"{path}:{line}: cannot tell the format of this file (keys: {keys}); expected "
+            f"clinic-env cases or one of {', '.join(CONVERTERS)}; pass format=... to say which"
+        )
+    raise CaseDataError(f"{path}: no JSON object found; is it a JSONL case file?")
 
 
-def _unique(cases: list[Case], where: Path) -> tuple[Case, ...]:
-    seen: set[str] = set()
+def _checked(
+    name: str,
+    version: str,
+    format_name: str,
+    path: Path | None,
+    cases: tuple[Case, ...] | list[Case],
+    *,
+    defects: Sequence[Defect] = (),
+    redact_leaks: bool,
+) -> LoadedDataset:
+    """Cases with their leaks found (and withheld, when asked) and recorded as defects."""
+    checked: list[Case] = []
+    found = list(defects)
     for case in cases:
-        if case.id in seen:
-            raise CaseDataError(f"{where}: case id {case.id!r} appears more than once")
-        seen.add(case.id)
-    return tuple(cases)
+        for leak in find_leaks(case):
+            found.append(
+                Defect(
+                    dataset=name,
+                    line=case.source.line,
+                    case_id=case.id,
+                    kind="leak",
+                    where=f"{leak.role}: {leak.where}",
+                    detail=f"names {leak.name!r}"
+                    + (" (withheld: redact_leaks)" if redact_leaks else "")
+                    + f": {leak.text}",
+                )
+            )
+        checked.append(redact(case) if redact_leaks else case)
+    found.sort(key=lambda d: (d.line or 0, d.kind))
+    return LoadedDataset(
+        name=name,
+        version=version,
+        format=format_name,
+        path=path,
+        records=len(cases),
+        cases=tuple(checked),
+        defects=tuple(found),
+    )

@@ -1,11 +1,19 @@
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from clinic_env.datasets import load_cases
-from clinic_env.errors import CaseDataError, UnknownNameError
+from clinic_env.datasets import (
+    DatasetWarning,
+    dataset_spec,
+    find_leaks,
+    load_cases,
+    load_dataset,
+)
+from clinic_env.errors import CaseDataError, DatasetDownloadError, UnknownNameError
 from tests.helpers.cases import MINIMAL_CASE, write_yaml
+from tests.helpers.datasets import MEDIQ, NEJM, OSCE, place_in_cache, use_fixture_registry
 
 SPECIALTIES_NEEDED = 12
 
@@ -72,3 +80,57 @@ def test_caregiver_case_must_name_the_caregiver(tmp_path: Path):
     path = write_yaml(tmp_path / "child.yaml", {**MINIMAL_CASE, "informant": "caregiver"})
     with pytest.raises(CaseDataError, match="caregiver"):
         load_cases(path)
+
+
+def test_foreign_files_are_recognised_by_their_first_record():
+    with pytest.warns(DatasetWarning, match=r"agentclinic_osce: 9 records, 5 cases loaded"):
+        cases = load_cases(OSCE)
+    assert len(cases) == 5
+    assert load_dataset(NEJM).format == "agentclinic-nejm"
+    assert load_dataset(MEDIQ).format == "mediq"
+
+
+def test_unrecognised_files_name_their_line_and_keys(tmp_path: Path):
+    path = tmp_path / "mystery.jsonl"
+    path.write_text('\n["a list"]\n{"title": "x", "body": "y"}\n')
+    with pytest.raises(CaseDataError, match=r"mystery.jsonl:3: cannot tell .* body, title"):
+        load_cases(path)
+    path.write_text("\n\n")
+    with pytest.raises(CaseDataError, match="no JSON object"):
+        load_cases(path)
+    with pytest.raises(UnknownNameError, match="unknown format"):
+        load_cases(path, format="csv")
+
+
+def test_a_registered_dataset_warns_once(monkeypatch: pytest.MonkeyPatch):
+    use_fixture_registry(monkeypatch)
+    place_in_cache("craftmd")
+    with pytest.warns(DatasetWarning) as caught:
+        first = load_cases("craftmd")
+        second = load_cases("craftmd")
+    assert len(caught) == 1
+    assert first is second
+    assert all(case.source.dataset == "craftmd" for case in first)
+    assert first[0].source.version == dataset_spec("craftmd").source.ref
+
+
+def test_redact_leaks_withholds_the_answer_in_the_data():
+    with pytest.warns(DatasetWarning):
+        redacted = {case.id: case for case in load_cases(OSCE, redact_leaks=True)}
+    gout = redacted["agentclinic_osce-1"]
+    assert "[withheld]" in gout.tests[3].result
+    assert "gout" not in gout.tests[3].result.lower()
+    assert (
+        redacted["agentclinic_osce-10"].doctor_brief
+        == "Evaluate a 29-year-old woman for [withheld]."
+    )
+    assert all(find_leaks(case) == [] for case in redacted.values())
+
+
+def test_credentialed_data_loads_by_path_only(tmp_path: Path):
+    with pytest.raises(DatasetDownloadError, match="credentialed"):
+        load_cases("mimiciv")
+    local = tmp_path / "agentclinic_mimiciv.jsonl"
+    shutil.copyfile(OSCE, local)
+    with pytest.warns(DatasetWarning):
+        assert len(load_cases(local)) == 5

@@ -1,0 +1,159 @@
+"""AgentClinic OSCE records: free nesting, mixed types, empty and broken records."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clinic_env.agents import knowledge
+from clinic_env.datasets import load_dataset
+from tests.helpers.datasets import OSCE
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return load_dataset(OSCE)
+
+
+def by_id(loaded, case_id):
+    return next(case for case in loaded.cases if case.id == case_id)
+
+
+def test_every_record_is_read_and_the_bad_ones_are_reported(loaded):
+    assert OSCE.read_bytes()[-1:] != b"\n", "the fixture keeps the real files' missing newline"
+    assert loaded.format == "agentclinic"
+    assert loaded.records == 9
+    assert [case.id for case in loaded.cases] == [
+        "agentclinic_osce-1",
+        "agentclinic_osce-2",
+        "agentclinic_osce-3",
+        "agentclinic_osce-7",
+        "agentclinic_osce-10",
+    ]
+    assert loaded.counts() == {
+        "leak": 3,
+        "missing_field": 2,
+        "empty_case": 1,
+        "duplicate_case": 1,
+        "invalid_record": 2,
+    }
+    skipped = {(d.line, d.kind) for d in loaded.defects if d.skipped}
+    assert skipped == {
+        (4, "empty_case"),
+        (5, "missing_field"),
+        (8, "invalid_record"),
+        (9, "invalid_record"),
+    }
+
+
+def test_source_names_dataset_version_and_line(loaded):
+    case = by_id(loaded, "agentclinic_osce-10")
+    assert case.source.dataset == "agentclinic_osce"
+    assert case.source.line == 10
+    assert len(case.source.version) == 12
+
+
+def test_history_becomes_categorised_atomic_facts(loaded):
+    gout = by_id(loaded, "agentclinic_osce-1")
+    categories = {fact.text: fact.category for fact in gout.facts}
+    assert categories["Painful swollen right big toe"] == "presenting_complaint"
+    assert categories["Redness over the joint"] == "history_of_present_illness"
+    assert categories["Works as a lorry driver."] == "social"
+    assert categories["Denies fever, rash or recent injury."] == "review_of_systems"
+    assert "The pain in my right big toe started suddenly overnight." in categories
+    assert gout.opening_statement == "I have come in because of painful swollen right big toe."
+    assert gout.doctor_brief.startswith("Assess a man with a hot, swollen big toe")
+
+
+def test_mixed_types_are_read_whatever_their_shape(loaded):
+    case = by_id(loaded, "agentclinic_osce-2")
+    assert (case.demographics.age_years, case.demographics.sex) == (67, "female")
+    texts = {fact.text: fact.category for fact in case.facts}
+    assert texts["Occupation: Retired postal worker"] == "social"
+    assert texts["Past medical history: Type 2 diabetes"] == "past_history"
+    assert texts["Current medications: Metformin"] == "medications"
+    assert texts["Allergies: Penicillin (rash)"] == "allergies"
+    assert texts["Her brother had a heart attack at sixty."] == "family"
+    assert not any("Alcohol" in text for text in texts), "a null value is no fact"
+    assert case.doctor_brief == "A 67-year-old woman comes to see you."
+    assert case.ground_truth.aliases == ("Community-acquired pneumonia", "CAP")
+
+
+def test_exam_keys_map_to_known_body_systems(loaded):
+    known = {system.name for system in knowledge.exam_catalog().systems}
+    for case in loaded.cases:
+        assert {finding.system for finding in case.exam} <= known, case.id
+    exam = {(f.system, f.name): f.finding for f in by_id(loaded, "agentclinic_osce-2").exam}
+    assert exam[("respiratory", "lungs")].startswith("Bronchial breathing")
+    assert exam[("cardiovascular", "heart")] == "Tachycardic, no murmurs"
+    assert exam[("skin", "skin")] == "Warm, no rash"
+    assert exam[("abdomen", "abdomen")] == "Soft, non-tender"
+    assert exam[("general", "appearance")] == "Flushed and breathless"
+    assert exam[("vital signs", "temperature")] == "38.6"
+    assert exam[("neurological", "motor")] == "Power: Upper limbs: 5/5; Lower limbs: 5/5"
+    assert not any(name in {"special tests", "palpation"} for _, name in exam), "empty or N/A"
+    gout = {(f.system, f.name) for f in by_id(loaded, "agentclinic_osce-1").exam}
+    assert ("musculoskeletal", "right first MTP joint") in gout
+    assert ("general", "examination") in {
+        (f.system, f.name) for f in by_id(loaded, "agentclinic_osce-10").exam
+    }
+
+
+def test_tests_are_flattened_with_readable_names_and_prices(loaded):
+    tests = {test.name: test for test in by_id(loaded, "agentclinic_osce-2").tests}
+    assert set(tests) == {
+        "Chest X-Ray",
+        "CT chest",
+        "ECG",
+        "Echocardiogram",
+        "Troponin",
+        "Urinary antigens",
+    }
+    assert tests["Echocardiogram"].result == "Ejection fraction 55%; No valve disease"
+    assert tests["Troponin"].result == "0.01"
+    assert tests["Urinary antigens"].result == "Legionella: no; Pneumococcal: yes"
+    assert tests["ECG"].cost_usd == knowledge.test_catalog()["Electrocardiogram"].cost_usd
+    gout = {test.name: test for test in by_id(loaded, "agentclinic_osce-1").tests}
+    blood_count = gout["Complete blood count"]
+    assert blood_count.aliases == ("Hemoglobin", "WBC", "Platelets")
+    assert blood_count.result == "Hemoglobin: 14.2 g/dL; WBC: 11,800 /uL; Platelets: 250,000 /uL"
+    assert gout["Serum uric acid"].result == "9.4 mg/dL"
+    assert gout["CRP"].result == "31"
+    unnamed = by_id(loaded, "agentclinic_osce-10").tests[0]
+    assert (unnamed.name, unnamed.cost_usd, unnamed.turnaround_hours) == ("Test results", 50, 24)
+
+
+def test_small_children_speak_through_the_parent_the_record_names(loaded):
+    infant = by_id(loaded, "agentclinic_osce-3")
+    assert infant.demographics.age_years == pytest.approx(0.75)
+    assert (infant.informant, infant.caregiver) == ("caregiver", "mother")
+
+
+def test_a_list_of_diagnoses_gives_aliases(loaded):
+    truth = by_id(loaded, "agentclinic_osce-10").ground_truth
+    assert truth.diagnosis == "Iron deficiency anaemia"
+    assert truth.aliases == ("Iron-deficiency anemia",)
+
+
+def test_deeply_nested_and_odd_values(tmp_path: Path):
+    record = {
+        "OSCE_Examination": {
+            "Patient_Actor": {
+                "Demographics": None,
+                "History": [{"Onset": "Two days ago"}, ["Worse at night", 3, None]],
+                "Symptoms": {"Primary_Symptom": ["Headache", "Nausea"]},
+            },
+            "Physical_Examination_Findings": {"Examination": {"Eyes": {"Pupils": {"Left": 3}}}},
+            "Test_Results": {"Labs": {"Panel": {"Inner": {"Deep": [1.5, True]}}}},
+            "Correct_Diagnosis": {"name": "Migraine"},
+        }
+    }
+    path = tmp_path / "odd.jsonl"
+    path.write_text(json.dumps(record))
+    loaded = load_dataset(path, format="agentclinic")
+    (case,) = loaded.cases
+    assert case.ground_truth.diagnosis == "Migraine"
+    assert case.opening_statement == "I have come in because of headache."
+    assert ("eyes", "pupils") in {(f.system, f.name) for f in case.exam}
+    assert case.tests[0].name == "Panel"
+    assert {d.kind for d in loaded.defects} == {"missing_field"}
