@@ -65,6 +65,8 @@ def build_request(
         "max_tokens": config.max_tokens,
         "seed": seed,
     }
+    if config.stop:
+        request["stop"] = list(config.stop)
     if tools:
         request["tools"] = tools
     if config.extra_body:
@@ -247,7 +249,7 @@ async def litellm_transport(
         "max_retries": 0,
         "extra_headers": {"X-Clinic-Env-Role": request.get("role", "")},
     }
-    for name in ("api_base", "seed", "tools", "extra_body"):
+    for name in ("api_base", "seed", "stop", "tools", "extra_body"):
         if request.get(name) is not None:
             arguments[name] = request[name]
     if api_key is not None:

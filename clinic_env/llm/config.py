@@ -36,6 +36,7 @@ class ModelConfig(Frozen):
     )
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_tokens: int = Field(default=512, ge=1)
+    stop: tuple[str, ...] = Field(default=(), description="stop sequences, e.g. a newline")
     seed: int | None = Field(
         default=None, description="fixed seed; by default one per consultation"
     )

@@ -158,7 +158,7 @@ def _payload(request: dict[str, Any]) -> dict[str, Any]:
         "temperature": request["temperature"],
         "max_tokens": request["max_tokens"],
     }
-    for name in ("seed", "tools"):
+    for name in ("seed", "stop", "tools"):
         if request.get(name) is not None:
             payload[name] = request[name]
     payload.update(request.get("extra_body") or {})
