@@ -1,74 +1,157 @@
-"""The summary table of a batch: accuracy, top-3, turns, coverage and cost, per persona."""
+"""The summary table of a batch: accuracy and top-3 with 95% intervals, turns, coverage, cost.
+
+One implementation serves ``clinic-env run`` (a row per persona) and the run report (a row per
+doctor x persona x bias set). A failed consultation is counted in ``failed`` and left out of
+every mean, never scored as 0; a score whose evaluator failed (or did not run) is left out of
+that score's mean, and the table says over how many consultations it was taken when that is
+fewer than were scored.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from clinic_env.evaluators.stats import bootstrap_ci
 from clinic_env.schema.transcript import Transcript
+
+CONFIDENCE = 0.95
+ALL = "all"
+"""The group label of a row over every consultation of a wider group."""
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A mean over ``n`` consultations and its percentile-bootstrap interval."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
 
 
 @dataclass(frozen=True, slots=True)
 class SummaryRow:
-    group: str
+    """One group of consultations; ``None`` where no consultation has that score."""
+
+    group: tuple[str, ...]
     consultations: int
     failed: int
-    accuracy: float
-    top3: float
-    turns: float
-    coverage: float
-    cost_usd: float
+    accuracy: Estimate | None
+    top3: Estimate | None
+    turns: float | None
+    coverage: float | None
+    test_cost_usd: float | None
+    model_cost_usd: float
+
+    @property
+    def scored(self) -> int:
+        return self.consultations - self.failed
 
 
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values) if values else float("nan")
-
-
-def _score(transcript: Transcript, name: str) -> float | None:
-    try:
-        return transcript.score.value(name)
-    except KeyError:
-        return None
-
-
-def summarise(transcripts: Iterable[Transcript]) -> list[SummaryRow]:
-    """One row per persona, then one for all; failed consultations are counted, not scored."""
-    by_group: dict[str, list[Transcript]] = {}
-    everything: list[Transcript] = []
+def score_values(transcripts: Iterable[Transcript], name: str) -> list[float]:
+    """The values of one score over the consultations that did not fail and have it."""
+    values = []
     for transcript in transcripts:
-        by_group.setdefault(transcript.persona or "-", []).append(transcript)
-        everything.append(transcript)
-    rows = [_row(group, items) for group, items in sorted(by_group.items())]
-    if len(by_group) != 1:
-        rows.append(_row("all", everything))
-    return rows
+        if transcript.outcome == "error":
+            continue
+        value = transcript.score.as_dict().get(name)
+        if value is not None:
+            values.append(value)
+    return values
 
 
-def _row(group: str, transcripts: list[Transcript]) -> SummaryRow:
-    scored = [t for t in transcripts if t.outcome != "error"]
+def model_cost(transcript: Transcript) -> float:
+    """What the model calls of one consultation cost, in USD."""
+    return math.fsum(call.cost_usd for call in transcript.model_calls)
 
-    def column(name: str) -> float:
-        return _mean([v for t in scored if (v := _score(t, name)) is not None])
 
+def estimate(values: Sequence[float]) -> Estimate | None:
+    """The mean and bootstrap interval of ``values``; None for no values (not a 0)."""
+    if not values:
+        return None
+    mean, low, high = bootstrap_ci(values, confidence=CONFIDENCE)
+    return Estimate(mean, low, high, len(values))
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return math.fsum(values) / len(values) if values else None
+
+
+def summary_row(group: tuple[str, ...], transcripts: Sequence[Transcript]) -> SummaryRow:
+    """One group's row; model spend counts failed consultations too, since it was spent."""
+    failed = sum(t.outcome == "error" for t in transcripts)
     return SummaryRow(
         group=group,
         consultations=len(transcripts),
-        failed=len(transcripts) - len(scored),
-        accuracy=column("top1"),
-        top3=column("top3"),
-        turns=column("turns"),
-        coverage=column("coverage"),
-        cost_usd=column("test_cost_usd"),
+        failed=failed,
+        accuracy=estimate(score_values(transcripts, "top1")),
+        top3=estimate(score_values(transcripts, "top3")),
+        turns=_mean(score_values(transcripts, "turns")),
+        coverage=_mean(score_values(transcripts, "coverage")),
+        test_cost_usd=_mean(score_values(transcripts, "test_cost_usd")),
+        model_cost_usd=_mean([model_cost(t) for t in transcripts]) or 0.0,
     )
 
 
-def format_table(rows: Sequence[SummaryRow]) -> str:
-    """A Markdown table, readable as plain text too."""
-    header = "| persona | n | failed | accuracy | top-3 | turns | coverage | cost/case (USD) |"
-    lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(
-            f"| {r.group} | {r.consultations} | {r.failed} | {r.accuracy:.1%} | {r.top3:.1%} "
-            f"| {r.turns:.1f} | {r.coverage:.1%} | {r.cost_usd:,.0f} |"
-        )
+def summarise(transcripts: Iterable[Transcript]) -> list[SummaryRow]:
+    """One row per persona, then one for all when there are several."""
+    by_persona: dict[tuple[str, ...], list[Transcript]] = {}
+    everything: list[Transcript] = []
+    for transcript in transcripts:
+        by_persona.setdefault((transcript.persona or "-",), []).append(transcript)
+        everything.append(transcript)
+    groups = dict(sorted(by_persona.items()))
+    if len(groups) != 1:
+        groups[(ALL,)] = everything
+    return [summary_row(group, items) for group, items in groups.items()]
+
+
+def format_estimate(value: Estimate | None, scored: int) -> str:
+    """``62.5% [48.1–75.0]``, with ``n=`` when fewer consultations than were scored had it."""
+    if value is None:
+        return "-"
+    text = f"{value.mean:.1%} [{value.low * 100:.1f}–{value.high * 100:.1f}]"
+    return text + (f" n={value.n}" if value.n != scored else "")
+
+
+def _number(value: float | None, template: str) -> str:
+    return "-" if value is None else template.format(value)
+
+
+def format_table(rows: Sequence[SummaryRow], columns: Sequence[str] = ("persona",)) -> str:
+    """A Markdown table, readable as plain text too; ``columns`` name the parts of a group.
+
+    The model-cost column appears only when some consultation called a paid model.
+    """
+    with_models = any(row.model_cost_usd > 0 for row in rows)
+    header = [
+        *columns,
+        "n",
+        "failed",
+        "top-1 accuracy (95% CI)",
+        "top-3 accuracy (95% CI)",
+        "turns",
+        "coverage",
+        "test cost/case",
+    ]
+    header += ["model cost/case"] if with_models else []
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(columns) + "---:|" * (len(header) - len(columns)),
+    ]
+    for row in rows:
+        cells = [
+            *row.group,
+            str(row.consultations),
+            str(row.failed),
+            format_estimate(row.accuracy, row.scored),
+            format_estimate(row.top3, row.scored),
+            _number(row.turns, "{:.1f}"),
+            _number(row.coverage, "{:.1%}"),
+            _number(row.test_cost_usd, "${:,.0f}"),
+        ]
+        cells += [f"${row.model_cost_usd:,.4f}"] if with_models else []
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
