@@ -21,11 +21,12 @@ from clinic_env.agents.base import (
     MeasurementAgent,
     PatientAgent,
 )
+from clinic_env.agents.biasing import BiasUse, TakesBiases
 from clinic_env.agents.llm_doctor import LLMDoctor
 from clinic_env.agents.llm_measurement import LLMMeasurement
 from clinic_env.agents.llm_patient import LLMPatient
 from clinic_env.agents.model_role import CallLog, ModelRole
-from clinic_env.errors import UnknownNameError
+from clinic_env.errors import ConfigError, UnknownNameError
 from clinic_env.evaluators.llm_judge import LLMJudge
 from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.llm.config import ModelConfig, as_model_config
@@ -75,14 +76,24 @@ class RoleContext:
         seed = agent_rng(self.seed, self.case.id, f"{role}-model").getrandbits(31)
         return ModelRole(role, config, self.client, self.log, seed)
 
-    def patient(self, spec: RoleSpec, persona: Persona, biases: Sequence[str]) -> PatientAgent:
+    def patient(
+        self, spec: RoleSpec, persona: Persona, biases: Sequence[BiasUse] = ()
+    ) -> PatientAgent:
+        """``biases`` are the patient's: a model gets their texts, a registered patient acts
+        them out (one that cannot is an error, never a silently unbiased run)."""
         config = model_config_of(spec, PATIENTS)
         view = self.case.patient_view()
         if config is None:
-            return PATIENTS.get(str(spec))(
+            agent = PATIENTS.get(str(spec))(
                 view, persona, agent_rng(self.seed, self.case.id, "patient")
             )
-        return LLMPatient(self.model("patient", config), view, persona, biases)
+            if biases:
+                if not isinstance(agent, TakesBiases):
+                    raise ConfigError(f"patient agent {spec!r} cannot take biases")
+                agent.take_biases(biases)
+            return agent
+        texts = [use.text for use in biases]
+        return LLMPatient(self.model("patient", config), view, persona, texts)
 
     def measurement(self, spec: RoleSpec, synthesise: bool = False) -> MeasurementAgent:
         config = model_config_of(spec, MEASUREMENTS)
@@ -92,14 +103,18 @@ class RoleContext:
             return MEASUREMENTS.get(str(spec))(view, rng)
         return LLMMeasurement(self.model("measurement", config), view, synthesise)
 
-    def doctor(self, spec: RoleSpec, max_turns: int, show_options: bool) -> DoctorAgent:
+    def doctor(
+        self, spec: RoleSpec, max_turns: int, show_options: bool, biases: Sequence[str] = ()
+    ) -> DoctorAgent:
+        """``biases`` are doctor bias texts for a model's system prompt; a scripted doctor has
+        no prompt, so it meets only the biases placed in the case it reads."""
         config = model_config_of(spec, DOCTORS)
         if config is None:
             name = str(spec)
             case = self.case if name in PRIVILEGED_DOCTORS else None
             rng = agent_rng(self.seed, self.case.id, "doctor")
             return DOCTORS.get(name)(self.case.doctor_view(show_options), rng, case)
-        return LLMDoctor(self.model("doctor", config), max_turns)
+        return LLMDoctor(self.model("doctor", config), max_turns, biases)
 
     def judge(self, spec: RoleSpec | None) -> LLMJudge | None:
         if spec is None:

@@ -2,7 +2,9 @@
 
 This is the one entry every face calls: the Gym env, the batch runner and the CLI all create
 a :class:`Session` and feed it doctor messages. It is async so one process can hold many
-consultations while model-backed agents wait on servers; offline agents never wait.
+consultations while model-backed agents wait on servers; offline agents never wait. At the
+end, the fidelity checks label every turn and the episode's validity, and the registered
+evaluators score the transcript.
 """
 
 from __future__ import annotations
@@ -20,22 +22,44 @@ from clinic_env.agents.base import (
     PatientQuestion,
     is_offline,
 )
+from clinic_env.agents.biasing import BIAS_TARGET_STREAM, BiasPlan, plan_biases
 from clinic_env.agents.model_role import CallLog
 from clinic_env.agents.offline_patient import speaker_label
-from clinic_env.agents.personas import load_bias, load_persona
+from clinic_env.agents.personas import load_persona
 from clinic_env.errors import ProtocolError
+from clinic_env.evaluators.fidelity import (
+    DOCTOR_FAILURE_PREFIX,
+    FidelityChecker,
+    manipulates,
+    validity_of,
+)
+from clinic_env.evaluators.inquiry import INQUIRY_TYPES, InquiryTracker
 from clinic_env.evaluators.leak import leak_guard
 from clinic_env.evaluators.llm_judge import LLMJudge
 from clinic_env.evaluators.matcher import DiagnosisMatcher
+from clinic_env.evaluators.registry import EvaluationContext, evaluate
 from clinic_env.evaluators.rewards import RewardSpec, load_reward_spec
-from clinic_env.evaluators.scoring import diagnosis_rank, score_consultation
+from clinic_env.evaluators.rules import phrase_set, says_any
+from clinic_env.evaluators.scoring import diagnosis_rank, must_not_miss_listed
+from clinic_env.evaluators.suite import create_evaluators, default_evaluators
 from clinic_env.protocol.consultation import Consultation, Limits, Request
 from clinic_env.protocol.texts import ProtocolTexts, protocol_texts
 from clinic_env.roles import RoleContext, RoleSpec, agent_rng, role_label
 from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.case import Case, CaseImage
-from clinic_env.schema.persona import Bias, Persona
-from clinic_env.schema.transcript import Score, ScoreComponent, Transcript, Turn
+from clinic_env.schema.persona import Persona
+from clinic_env.schema.transcript import Score, Transcript, Turn, Validity
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What answered one doctor message, before the leak guard and the turn notice."""
+
+    text: str
+    facts: tuple[int, ...] = ()
+    cost_usd: float = 0.0
+    turnaround_hours: float = 0.0
+    found: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +87,12 @@ class Session:
     limits: Limits = field(default_factory=Limits)
     agent_names: dict[str, str] = field(default_factory=dict)
     biases: tuple[str, ...] = ()
+    bias_plan: BiasPlan = field(default_factory=BiasPlan)
     show_options: bool = False
     images_at_start: bool = False
     judge: LLMJudge | None = None
+    evaluators: Sequence[str] | None = None
+    """Evaluator names to score with; None means the defaults (see evaluators.suite)."""
     log: CallLog = field(default_factory=CallLog)
     matcher: DiagnosisMatcher = field(default_factory=DiagnosisMatcher.from_content)
 
@@ -84,7 +111,14 @@ class Session:
         self.total_cost = 0.0
         self.score = Score()
         self.error: str | None = None
+        self.validity: Validity | None = None
+        self._episode_parts = 0.0
+        names = self.evaluators
+        if names is None:
+            names = default_evaluators(self.judge is not None)
+        self._evaluators = create_evaluators(names, self.judge.model if self.judge else None)
         self.opening = self._opening()
+        self.inquiry = InquiryTracker(self.opening)
         self._images_to_show: tuple[CaseImage, ...] = (
             self.case.images if self.images_at_start else ()
         )
@@ -105,7 +139,8 @@ class Session:
 
     def _opening(self) -> str:
         case = self.case
-        brief, _ = self.guard.scrub(case.doctor_brief)
+        notes = self.bias_plan.texts("doctor", placement="case")
+        brief, _ = self.guard.scrub(" ".join((case.doctor_brief, *notes)))
         statement, _ = self.guard.scrub(case.opening_statement)
         text = self.texts.opening.format(
             doctor_brief=brief,
@@ -124,15 +159,21 @@ class Session:
             raise ProtocolError("the consultation is over; reset before stepping again")
         request = self.consultation.submit(message)
         self.log.turn = request.turn
+        kind = request.action.kind if request.action is not None else None
+        inquiry = None
+        if request.responder == "patient" and kind is ActionKind.ASK and request.action:
+            inquiry = self.inquiry.classify(request.action.text)
         try:
-            observation, facts, cost, hours, found = await self._answer(request)
+            answer = await self._answer(request)
         except Exception as exc:  # noqa: BLE001 - an agent's failure is recorded, not lost
             return self._fail(request, exc)
-        observation, redacted = self.guard.scrub(observation)
+        observation, redacted = self.guard.scrub(answer.text)
+        if inquiry is not None:
+            self.inquiry.heard(observation)
+        facts, cost = answer.facts, answer.cost_usd
         new_facts = tuple(i for i in facts if i not in self.revealed)
         self.revealed.update(new_facts)
         self.total_cost += cost
-        kind = request.action.kind if request.action is not None else None
         if kind is ActionKind.ORDER_TEST:
             self.test_costs.append(cost)
         elif kind is ActionKind.REQUEST_IMAGES:
@@ -148,6 +189,10 @@ class Session:
             "exam": float(kind is ActionKind.EXAMINE),
             "test": float(kind is ActionKind.ORDER_TEST),
             "turn": 1.0,
+            "question": float(asked),
+            "inquiry": float(inquiry in INQUIRY_TYPES),
+            "empathy": float(says_any(request.message, phrase_set("empathy"))),
+            "manipulation": float(manipulates(request.message)),
         }
         breakdown = self.reward_spec.turn_breakdown(signals)
         outcome = self.consultation.outcome_of(request)
@@ -161,7 +206,10 @@ class Session:
             observation = self._closing_text(observation, outcome)
         else:
             observation = self._with_turn_notice(observation)
-        reward = sum(breakdown.values())
+        reward = self.reward_spec.reduce(
+            breakdown, final=outcome is not None, earlier=self._episode_parts
+        )
+        self._episode_parts += sum(breakdown.values())
         self._record(
             index=request.turn,
             doctor_message=request.message,
@@ -171,32 +219,25 @@ class Session:
             error=request.error,
             facts_revealed=new_facts,
             cost_usd=cost,
-            turnaround_hours=hours,
+            turnaround_hours=answer.turnaround_hours,
             redacted=redacted,
             reward=reward,
             reward_breakdown=breakdown,
+            inquiry=inquiry,
         )
         self.consultation.close(request)
         if outcome is not None:
-            self.score = score_consultation(
-                self.case,
-                differential,
-                rank,
-                turns=request.turn,
-                revealed=self.revealed,
-                test_costs=self.test_costs,
+            context = EvaluationContext(
+                self.case, self.transcript(), self.persona, self.matcher, self.patient
             )
-            if self.judge is not None:
-                self.score = Score(
-                    components=(*self.score.components, *await self._judge(differential))
-                )
+            self.score = await evaluate(context, self._evaluators)
         info: dict[str, Any] = {
             "turn": request.turn,
             "turns_left": self.consultation.turns_left,
             "action": kind.value if kind is not None else None,
             "responder": request.responder,
             "error": request.error,
-            "found": found,
+            "found": answer.found,
             "new_facts": len(new_facts),
             "cost_usd": cost,
             "total_cost_usd": self.total_cost,
@@ -205,6 +246,7 @@ class Session:
         if self.done:
             info["outcome"] = self.consultation.outcome
             info["score"] = self.score.as_dict()
+            info["validity"] = self.validity
         return StepResult(
             observation,
             reward,
@@ -213,21 +255,20 @@ class Session:
             info,
         )
 
-    async def _answer(self, request: Request) -> tuple[str, tuple[int, ...], float, float, bool]:
-        """Observation text, facts told, cost, turnaround and whether anything was found."""
+    async def _answer(self, request: Request) -> Answer:
         action = request.action
         if request.responder == "patient" and action is not None:
             reply = await self.patient.reply(
                 PatientQuestion(action.text, request.turn, self.consultation.turns_left)
             )
             text = self.texts.patient_reply.format(speaker=self.speaker, reply=reply.text)
-            return text, reply.facts, 0.0, 0.0, bool(reply.facts)
+            return Answer(text, reply.facts, found=bool(reply.facts))
         if request.responder == "measurement" and action is not None:
             result: MeasurementResult = await self.measurement.measure(action)
-            return result.text, (), result.cost_usd, result.turnaround_hours, result.found
+            return Answer(result.text, (), result.cost_usd, result.turnaround_hours, result.found)
         if request.error is not None:
-            return self.texts.invalid.format(error=request.error), (), 0.0, 0.0, False
-        return "", (), 0.0, 0.0, True
+            return Answer(self.texts.invalid.format(error=request.error), found=False)
+        return Answer("")
 
     def _rank(self, differential: Sequence[str]) -> int | Exception | None:
         """The diagnosis rank, or the matcher's exception (recorded on the score)."""
@@ -235,26 +276,6 @@ class Session:
             return diagnosis_rank(self.case, differential, self.matcher)
         except Exception as exc:  # noqa: BLE001 - recorded on the score, never a silent 0
             return exc
-
-    async def _judge(self, differential: Sequence[str]) -> list[ScoreComponent]:
-        """The model judge's view of the diagnosis; its failure is recorded on the score."""
-        assert self.judge is not None
-        try:
-            rank = await self.judge.rank(differential, self.case.ground_truth.diagnosis)
-        except Exception as exc:  # noqa: BLE001 - a failed judgement is data, not a crash
-            error = f"{type(exc).__name__}: {exc}"
-            return [
-                ScoreComponent(name=f"judge_top{k}", value=None, evaluator="llm_judge", error=error)
-                for k in (1, 3)
-            ]
-        return [
-            ScoreComponent(
-                name=f"judge_top{k}",
-                value=float(rank is not None and rank <= k),
-                evaluator="llm_judge",
-            )
-            for k in (1, 3)
-        ]
 
     def _end_signals(
         self, differential: Sequence[str], outcome: str, rank: int | Exception | None
@@ -269,6 +290,9 @@ class Session:
             "ended": float(outcome == "ended"),
             "coverage": len(self.revealed) / len(self.case.facts),
             "total_cost_usd": self.total_cost,
+            "must_not_miss": float(
+                must_not_miss_listed(self.case, differential, self.matcher) is not False
+            ),
         }
 
     def _closing_text(self, observation: str, outcome: str) -> str:
@@ -312,14 +336,24 @@ class Session:
         self._turn_fields.append(turn)
 
     def turns(self) -> tuple[Turn, ...]:
-        """Every turn so far, validated once each."""
+        """Every turn so far, validated once each; once the consultation is over, with what
+        the fidelity checks found on each."""
         built = self._turns_built
         for fields in self._turn_fields[len(built) :]:
             built.append(Turn(**fields))
+        if self.done and self.validity is None:
+            checker = FidelityChecker(self.case, self.persona)
+            flags = [checker.turn_flags(turn) for turn in built]
+            built[:] = [
+                t.model_copy(update={"fidelity": f}) if f else t
+                for t, f in zip(built, flags, strict=True)
+            ]
+            self.validity = validity_of(flags, self.error)
         return tuple(built)
 
     def transcript(self) -> Transcript:
         c = self.consultation
+        turns = self.turns()
         return Transcript(
             id=self.id,
             case_id=self.case.id,
@@ -330,12 +364,14 @@ class Session:
             agents=dict(self.agent_names),
             max_turns=self.limits.max_turns,
             opening_observation=self.opening,
-            turns=self.turns(),
+            turns=turns,
             differential=c.differential,
             outcome=c.outcome or "error",
             score=self.score,
             model_calls=tuple(self.log.calls),
             error=self.error,
+            bias_targets=self.bias_plan.targets,
+            validity=self.validity,
         )
 
 
@@ -348,6 +384,7 @@ def create_session(
     patient: RoleSpec = "offline",
     measurement: RoleSpec = "offline",
     judge: RoleSpec | None = None,
+    evaluators: Sequence[str] | None = None,
     reward: str = "default",
     max_turns: int = 20,
     show_options: bool = False,
@@ -359,20 +396,22 @@ def create_session(
 ) -> Session:
     """A session whose roles are each a registered agent or a model, seeded per role.
 
-    ``doctor`` only names the doctor in the transcript; create it with :func:`create_doctor`.
+    ``biases`` are bias ids, each optionally given to one role (``"doctor:recency"``); a bare
+    id goes to every role it applies to. ``evaluators`` names the evaluators to score with
+    (None: the offline ones, plus the judge's when there is one). ``doctor`` only names the
+    doctor in the transcript; create it with :func:`create_doctor`.
     """
     persona_model = load_persona(persona)
-    bias_models = [load_bias(bias) for bias in biases]
+    plan = plan_biases(case, biases, agent_rng(seed, case.id, BIAS_TARGET_STREAM))
     context = context or RoleContext(case, seed)
     names = {"patient": role_label(patient), "measurement": role_label(measurement)}
     if doctor is not None:
         names["doctor"] = role_label(doctor)
     if judge is not None:
         names["judge"] = role_label(judge)
-    bias_texts = bias_prompts(case, bias_models, "patient", seed)
     return Session(
         case=case,
-        patient=context.patient(patient, persona_model, bias_texts),
+        patient=context.patient(patient, persona_model, plan.for_role("patient")),
         measurement=context.measurement(measurement, synthesise_results),
         persona=persona_model,
         dataset=dataset,
@@ -381,37 +420,23 @@ def create_session(
         limits=Limits(max_turns=max_turns),
         agent_names=names,
         biases=tuple(biases),
+        bias_plan=plan,
         show_options=show_options,
         images_at_start=images_at_start,
         judge=context.judge(judge),
+        evaluators=evaluators,
         log=context.log,
     )
-
-
-def bias_prompts(case: Case, biases: Sequence[Bias], role: str, seed: int) -> list[str]:
-    """The bias texts for one role, each cognitive bias pointed at a wrong diagnosis drawn
-    (seeded) from the case's differential or options."""
-    truth = case.ground_truth
-    wrong = [d.diagnosis for d in truth.differentials]
-    if case.options:
-        wrong += [text for letter, text in case.options.items() if letter != truth.answer_option]
-    rng = agent_rng(seed, case.id, f"{role}-bias")
-    texts = []
-    for bias in biases:
-        if role not in bias.applies_to:
-            continue
-        target = rng.choice(wrong) if wrong else "something serious"
-        texts.append(bias.prompt.replace("{target}", target))
-    return texts
 
 
 def create_doctor(
     spec: RoleSpec, session: Session, context: RoleContext | None = None
 ) -> DoctorAgent:
     """A doctor for ``session``: a registered one (only privileged ones, the oracle, see the
-    whole case) or a model."""
+    whole case) or a model, which gets the session's doctor biases in its instructions."""
     context = context or RoleContext(session.case, session.seed, log=session.log)
-    return context.doctor(spec, session.limits.max_turns, session.show_options)
+    instructions = session.bias_plan.texts("doctor")
+    return context.doctor(spec, session.limits.max_turns, session.show_options, instructions)
 
 
 async def run_consultation(session: Session, doctor: DoctorAgent) -> Transcript:
@@ -421,7 +446,7 @@ async def run_consultation(session: Session, doctor: DoctorAgent) -> Transcript:
         try:
             message = await doctor.act(session.observation_for_doctor(observation))
         except Exception as exc:  # noqa: BLE001 - recorded on the transcript
-            session.error = f"doctor failed: {type(exc).__name__}: {exc}"
+            session.error = f"{DOCTOR_FAILURE_PREFIX}: {type(exc).__name__}: {exc}"
             session.consultation.finish("error")
             break
         observation = (await session.step(message)).observation

@@ -11,6 +11,7 @@ import base64
 import functools
 import json
 import mimetypes
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -107,13 +108,17 @@ def image_part(image: CaseImage) -> dict[str, Any]:
 class LLMDoctor:
     offline = False
 
-    def __init__(self, model: ModelRole, max_turns: int) -> None:
+    def __init__(self, model: ModelRole, max_turns: int, biases: Sequence[str] = ()) -> None:
+        """``biases`` are doctor bias texts, targets filled in, added to the system prompt."""
         self.model = model
         self.tools = tool_schemas() if model.config.tools else None
         prompt = "doctor_tools" if self.tools else "doctor"
-        self.messages: list[dict[str, Any]] = [
-            {"role": "system", "content": render_prompt(prompt, max_turns=str(max_turns))}
-        ]
+        system = render_prompt(
+            prompt,
+            max_turns=str(max_turns),
+            biases="\n\n".join(text.strip() for text in biases),
+        )
+        self.messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
         self._open_call: ToolCall | None = None
 
     async def act(self, observation: DoctorObservation) -> Action | str:

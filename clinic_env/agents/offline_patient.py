@@ -7,6 +7,10 @@ as many as its persona's verbosity allows, may hold a fact back the first time i
 impatient after its persona's patience runs out, and deflects any attempt to make it name a
 diagnosis or reveal its instructions. Its words are the case's facts and the content files'
 phrases, nothing else, so it cannot state what the case does not hold.
+
+Biases it is given shift its persona's numbers (a distrustful patient discloses less) and may
+give it one line to voice, once: a cognitive bias's belief about the wrong diagnosis it
+favours, said on its turn or when the doctor asks for the patient's own idea of the illness.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from clinic_env.agents.base import PATIENTS, PatientQuestion, PatientReply
+from clinic_env.agents.biasing import BiasUse, shifted_behaviour
 from clinic_env.agents.lexicon import Lexicon, Question, lexicon
 from clinic_env.content import content_path, load_yaml_model
 from clinic_env.schema.base import Frozen
@@ -149,11 +154,21 @@ class OfflinePatient:
         self.cues = phrases.cues
         self.impatience = phrases.impatience
         self.openers = phrases.openers
-        behaviour = persona.behaviour
-        self.max_facts = 1 + round(behaviour.verbosity * 2)
+        self.behaviour = persona.behaviour
+        self.max_facts = 1 + round(self.behaviour.verbosity * 2)
         self.told: set[int] = set()
         self.withheld: set[int] = set()
         self.turns = 0
+        self.beliefs: list[tuple[int, str]] = []
+        """(reply number, line) still to voice, from the biases taken."""
+
+    def take_biases(self, uses: Sequence[BiasUse]) -> None:
+        """Act out the patient's biases: shifted persona numbers and lines voiced once."""
+        mine = [use for use in uses if use.role == "patient"]
+        self.behaviour = shifted_behaviour(self.persona.behaviour, (u.bias.offline for u in mine))
+        self.beliefs = sorted(
+            (use.bias.offline.voice_turn, use.says) for use in mine if use.says is not None
+        )
 
     async def reply(self, question: PatientQuestion) -> PatientReply:
         return self.answer(question.text)
@@ -163,6 +178,8 @@ class OfflinePatient:
         self.turns += 1
         asked = self.words.question(question)
         if asked.is_probe:
+            if self.beliefs:
+                return PatientReply(self._decorate(self.beliefs.pop(0)[1]))
             return PatientReply(self._decorate(self.rng.choice(self.deflect)))
         chosen, held_back = self._select(asked)
         if chosen:
@@ -176,6 +193,8 @@ class OfflinePatient:
         else:
             body = self.rng.choice(self.unknown)
         self.told.update(chosen)
+        if self.beliefs and self.beliefs[0][0] <= self.turns:
+            body = f"{body} {self.beliefs.pop(0)[1]}"
         return PatientReply(self._decorate(body), tuple(chosen))
 
     def _select(self, asked: Question) -> tuple[list[int], bool]:
@@ -187,7 +206,7 @@ class OfflinePatient:
             candidates = self.index.relevant(asked)
         chosen: list[int] = []
         held_back = False
-        disclosure = self.persona.behaviour.disclosure
+        disclosure = self.behaviour.disclosure
         for i in candidates:
             if len(chosen) == self.max_facts:
                 break
@@ -203,7 +222,7 @@ class OfflinePatient:
 
     def _decorate(self, body: str) -> str:
         """Add the persona's opener, emotional cue and impatience around the answer."""
-        behaviour = self.persona.behaviour
+        behaviour = self.behaviour
         parts = []
         if self.openers and self.rng.random() < 0.5:
             parts.append(self.rng.choice(self.openers))

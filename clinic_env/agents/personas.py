@@ -6,7 +6,7 @@ import functools
 
 from clinic_env.content import content_path, load_yaml_folder
 from clinic_env.errors import ContentError, UnknownNameError
-from clinic_env.schema.persona import Bias, Persona
+from clinic_env.schema.persona import Bias, BiasRole, Persona
 
 DEFAULT_PERSONA = "plain"
 
@@ -33,6 +33,7 @@ def load_persona(persona_id: str | None) -> Persona:
 
 @functools.cache
 def biases() -> dict[str, Bias]:
+    """Every bundled bias by id, in file-name order."""
     found: dict[str, Bias] = {}
     for path, bias in load_yaml_folder(content_path("agents", "biases"), Bias):
         if bias.id != path.stem:
@@ -41,7 +42,27 @@ def biases() -> dict[str, Bias]:
     return found
 
 
-def load_bias(bias_id: str) -> Bias:
+def parse_bias(spec: str) -> tuple[Bias, tuple[BiasRole, ...]]:
+    """A bias and the roles it is given to: ``"doctor:recency"`` gives it to the doctor alone,
+    a bare ``"recency"`` to every role it applies to."""
+    role, _, bias_id = spec.rpartition(":")
+    bias = _known_bias(bias_id)
+    if not role:
+        return bias, bias.applies_to
+    if role not in bias.applies_to:
+        raise UnknownNameError(
+            f"bias {bias_id!r} does not apply to {role!r} (it applies to "
+            f"{', '.join(bias.applies_to)})"
+        )
+    return bias, (role,)  # type: ignore[return-value]  # checked against applies_to above
+
+
+def load_bias(spec: str) -> Bias:
+    """A bias by id, optionally qualified by the role it is given to (``"doctor:recency"``)."""
+    return parse_bias(spec)[0]
+
+
+def _known_bias(bias_id: str) -> Bias:
     known = biases()
     if bias_id not in known:
         listing = ", ".join(known) or "none are installed yet"

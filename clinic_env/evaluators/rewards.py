@@ -1,16 +1,24 @@
 """Reward specs: named dense (per turn) and terminal parts, weighted from a YAML file.
 
-A spec in ``evaluators/rewards/*.yaml`` maps signal names to weights. The session computes
-the signals of each turn (new facts told, an invalid or repeated action, money spent on
-tests) and, on the last turn, of the outcome (top-1, top-k, no diagnosis). Each step's
-``info["reward_breakdown"]`` holds ``weight x signal`` for every part the spec names, so a
-trainer can reduce them to one number however it likes.
+A spec in ``evaluators/rewards/*.yaml`` (or any YAML file given by path) maps signal names to
+weights. The session computes the signals of each turn (new facts told, an invalid or
+repeated action, money spent on tests, the kind of question asked) and, on the last turn, of
+the outcome (top-1, top-k, must-not-miss diagnoses listed, no diagnosis). Each step's
+``info["reward_breakdown"]`` holds ``weight x signal`` for every part the spec names; the
+spec's ``reduction`` says how they become the one number a step returns:
+
+- ``dense``: every step pays its own parts (the last one its end parts too);
+- ``terminal``: only the end parts count, paid on the last step (dense parts are still
+  reported in the breakdown, for analysis);
+- ``episode``: nothing is paid until the last step, which pays every part of the episode, so
+  the return equals ``dense``'s for trainers that take one number per episode.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -29,6 +37,10 @@ TurnSignal = Literal[
     "exam",
     "test",
     "turn",
+    "question",
+    "inquiry",
+    "empathy",
+    "manipulation",
 ]
 EndSignal = Literal[
     "top1",
@@ -39,7 +51,10 @@ EndSignal = Literal[
     "ended",
     "coverage",
     "total_cost_usd",
+    "must_not_miss",
 ]
+Reduction = Literal["dense", "terminal", "episode"]
+END_PREFIX = "end."
 
 
 class RewardSpec(Frozen):
@@ -49,12 +64,30 @@ class RewardSpec(Frozen):
     top_k: int = Field(default=3, ge=1)
     turn: dict[TurnSignal, float] = Field(default_factory=dict)
     end: dict[EndSignal, float] = Field(default_factory=dict)
+    reduction: Reduction = "dense"
 
     def turn_breakdown(self, signals: Mapping[str, float]) -> dict[str, float]:
         return {name: weight * signals.get(name, 0.0) for name, weight in self.turn.items()}
 
     def end_breakdown(self, signals: Mapping[str, float]) -> dict[str, float]:
-        return {f"end.{name}": weight * signals.get(name, 0.0) for name, weight in self.end.items()}
+        return {
+            f"{END_PREFIX}{name}": weight * signals.get(name, 0.0)
+            for name, weight in self.end.items()
+        }
+
+    def reduce(self, breakdown: Mapping[str, float], *, final: bool, earlier: float) -> float:
+        """The one number a step returns, from its breakdown.
+
+        ``earlier`` is the sum of every part of the episode's earlier steps, which the
+        ``episode`` reduction pays out on the last step.
+        """
+        if self.reduction == "dense":
+            return sum(breakdown.values())
+        if not final:
+            return 0.0
+        if self.reduction == "terminal":
+            return sum(v for k, v in breakdown.items() if k.startswith(END_PREFIX))
+        return earlier + sum(breakdown.values())
 
 
 @functools.cache
@@ -69,7 +102,10 @@ def reward_specs() -> dict[str, RewardSpec]:
 
 
 def load_reward_spec(name: str) -> RewardSpec:
+    """A bundled spec by id, or a spec file of your own by its path (``my_reward.yaml``)."""
     specs = reward_specs()
+    if name not in specs and name.endswith((".yaml", ".yml")) and Path(name).is_file():
+        return load_yaml_model(Path(name), RewardSpec)
     if name not in specs:
         raise UnknownNameError(f"unknown reward spec {name!r} (known: {', '.join(specs)})")
     return specs[name]

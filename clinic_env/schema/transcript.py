@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from clinic_env.schema.action import Action
 from clinic_env.schema.base import Frozen
 
 Responder = Literal["patient", "measurement", "system"]
 Outcome = Literal["diagnosed", "ended", "out_of_turns", "error"]
+InquiryType = Literal[
+    "chief_complaint", "known_symptoms", "accompanying_symptoms", "history", "other"
+]
+"""The four inquiry types of inquiry-diagnosis studies, and "other" for any other question."""
+FidelityFlag = Literal[
+    "reveals_diagnosis",
+    "contradicts_record",
+    "breaks_persona",
+    "case_data_leak",
+    "manipulation_attempt",
+]
+"""What the fidelity checks found on a turn: the first four are the simulator's doing, the
+last the doctor's (an attempt to make the patient leave its role or give up the answer)."""
+Validity = Literal["valid", "simulator_fault", "doctor_fault"]
 
 TRANSCRIPT_SCHEMA_VERSION = 1
 
@@ -30,6 +44,10 @@ class Turn(Frozen):
     redacted: bool = Field(default=False, description="a ground-truth mention was removed")
     reward: float = 0.0
     reward_breakdown: dict[str, float] = Field(default_factory=dict)
+    inquiry: InquiryType | None = Field(
+        default=None, description="what a question to the patient asked about"
+    )
+    fidelity: tuple[FidelityFlag, ...] = Field(default=(), description="what the checks found")
 
 
 class ScoreComponent(Frozen):
@@ -39,6 +57,12 @@ class ScoreComponent(Frozen):
     value: float | None
     evaluator: str
     error: str | None = None
+
+    @model_validator(mode="after")
+    def _failure_says_why(self) -> ScoreComponent:
+        if self.value is None and not self.error:
+            raise ValueError(f"score {self.name!r} has no value and no error saying why")
+        return self
 
 
 class Score(Frozen):
@@ -86,6 +110,12 @@ class Transcript(Frozen):
     score: Score = Score()
     model_calls: tuple[ModelCall, ...] = ()
     error: str | None = None
+    bias_targets: dict[str, str] = Field(
+        default_factory=dict, description="'role:bias' -> the wrong diagnosis it favoured"
+    )
+    validity: Validity | None = Field(
+        default=None, description="whether the episode is a fair test, or whose fault it is not"
+    )
 
     def usage(self) -> dict[str, dict[str, float]]:
         """Calls, tokens and cost per role."""

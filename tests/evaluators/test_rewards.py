@@ -27,3 +27,33 @@ def test_unknown_spec_and_unknown_signal(tmp_path: Path):
     path.write_text("id: bad\nsummary: x\nturn:\n  vibes: 1.0\n")
     with pytest.raises(ContentError, match=r"bad.yaml:4 \(field turn.vibes\)"):
         load_yaml_model(path, RewardSpec)
+
+
+def test_every_published_scheme_is_a_spec():
+    specs = reward_specs()
+    assert {"default", "agentclinic", "doctoragent_rl", "doctor_r1", "sdbench"} <= set(specs)
+    assert specs["agentclinic"].reduction == "terminal"
+    assert specs["sdbench"].reduction == "episode"
+
+
+def test_reductions_turn_the_breakdown_into_one_number():
+    dense = RewardSpec(id="d", summary="x", turn={"new_facts": 1.0}, end={"top1": 2.0})
+    step = {"new_facts": 1.0}
+    last = {"new_facts": 1.0, "end.top1": 2.0}
+    assert dense.reduce(step, final=False, earlier=0.0) == 1.0
+    assert dense.reduce(last, final=True, earlier=5.0) == 3.0
+    terminal = dense.model_copy(update={"reduction": "terminal"})
+    assert terminal.reduce(step, final=False, earlier=0.0) == 0.0
+    assert terminal.reduce(last, final=True, earlier=5.0) == 2.0
+    episode = dense.model_copy(update={"reduction": "episode"})
+    assert episode.reduce(step, final=False, earlier=0.0) == 0.0
+    assert episode.reduce(last, final=True, earlier=5.0) == 8.0
+
+
+def test_a_spec_file_given_by_path(tmp_path: Path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("id: mine\nsummary: mine\nreduction: terminal\nend:\n  top1: 3.0\n")
+    assert load_reward_spec(str(path)).end == {"top1": 3.0}
+    path.write_text("id: mine\nsummary: mine\nreduction: sometimes\n")
+    with pytest.raises(ContentError, match=r"mine.yaml:3 \(field reduction\)"):
+        load_reward_spec(str(path))

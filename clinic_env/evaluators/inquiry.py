@@ -1,0 +1,209 @@
+"""The four inquiry types: what each question to the patient asked about.
+
+Inquiry-diagnosis studies sort a doctor's questions into the chief complaint, specifying
+symptoms the patient has already mentioned, accompanying symptoms not yet mentioned, and
+family and medical history. The offline rules read a question against what the patient (and
+the brief) has said so far, with the patient's lexicon (synonym groups, topic cues) and the
+cues in ``evaluators/rules/inquiry.yaml``; the model option asks a judge to label every
+question in one call and reports its agreement with the rules.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import get_args
+
+from clinic_env.agents.lexicon import lexicon
+from clinic_env.agents.model_role import ModelRole
+from clinic_env.errors import AgentError
+from clinic_env.evaluators.llm_judge import read_json_object
+from clinic_env.evaluators.registry import EVALUATORS, NEEDS_JUDGE, EvaluationContext
+from clinic_env.evaluators.rules import inquiry_rules, phrase_set, says_any
+from clinic_env.llm.prompts import render_prompt
+from clinic_env.protocol.texts import protocol_texts
+from clinic_env.schema.action import ActionKind
+from clinic_env.schema.transcript import InquiryType, ScoreComponent, Transcript, Turn
+
+INQUIRY_TYPES: tuple[InquiryType, ...] = (
+    "chief_complaint",
+    "known_symptoms",
+    "accompanying_symptoms",
+    "history",
+)
+"""The four types that count as clinical inquiry; "other" is everything else."""
+ALL_LABELS: tuple[str, ...] = get_args(InquiryType)
+
+
+@functools.cache
+def _generic_terms() -> frozenset[str]:
+    """Terms too general to tie a question to a symptom already named."""
+    words = lexicon()
+    hpi = words.category_cues.get("history_of_present_illness", frozenset())
+    return words.terms(" ".join(inquiry_rules().generic_terms)) | hpi
+
+
+@functools.cache
+def _weak_terms() -> frozenset[str]:
+    """Terms that tie a question to a named symptom only when it names nothing else."""
+    return lexicon().terms(" ".join(inquiry_rules().weak_terms)) - _generic_terms()
+
+
+@functools.cache
+def _protocol_terms() -> frozenset[str]:
+    """Terms of the protocol's own wording, which the opening observation carries."""
+    texts = protocol_texts()
+    boilerplate = (texts.opening, texts.options, texts.turns_left, texts.last_turn)
+    return lexicon().terms(" ".join(boilerplate))
+
+
+def is_question_to_patient(turn: Turn) -> bool:
+    return (
+        turn.responder == "patient"
+        and turn.action is not None
+        and turn.action.kind is ActionKind.ASK
+    )
+
+
+class InquiryTracker:
+    """Labels a consultation's questions in order, remembering the symptoms mentioned."""
+
+    def __init__(self, opening: str) -> None:
+        self.known: set[str] = set(lexicon().terms(opening) - _protocol_terms() - _generic_terms())
+
+    def classify(self, question: str) -> InquiryType:
+        """The inquiry type of one question, given what has been said before it."""
+        rules = inquiry_rules()
+        if says_any(question, rules.chief_complaint):
+            return "chief_complaint"
+        asked = lexicon().question(question)
+        if asked.topics & set(rules.history_topics):
+            return "history"
+        if asked.is_probe:
+            return "other"
+        specific = asked.terms - _generic_terms()
+        strong = specific - _weak_terms()
+        if strong:
+            return "known_symptoms" if strong & self.known else "accompanying_symptoms"
+        if specific:
+            return "known_symptoms" if specific & self.known else "accompanying_symptoms"
+        if says_any(question, phrase_set("courtesy")):
+            return "other"
+        if "history_of_present_illness" in asked.topics:
+            return "known_symptoms"
+        if asked.is_open or "review_of_systems" in asked.topics:
+            return "accompanying_symptoms"
+        return "other"
+
+    def heard(self, reply: str) -> None:
+        """Remember what the patient said, so later questions about it are specifying ones."""
+        self.known |= lexicon().terms(reply) - _protocol_terms() - _generic_terms()
+
+
+def inquiry_labels(transcript: Transcript) -> list[InquiryType | None]:
+    """Each turn's inquiry type (None for turns that are not questions to the patient): as
+    recorded when every question carries one (the session labels them), else worked out."""
+    if all(turn.inquiry is not None for turn in transcript.turns if is_question_to_patient(turn)):
+        return [turn.inquiry if is_question_to_patient(turn) else None for turn in transcript.turns]
+    tracker = InquiryTracker(transcript.opening_observation)
+    labels: list[InquiryType | None] = []
+    for turn in transcript.turns:
+        if not is_question_to_patient(turn):
+            labels.append(None)
+            continue
+        assert turn.action is not None
+        labels.append(tracker.classify(turn.action.text))
+        tracker.heard(turn.observation)
+    return labels
+
+
+def _counts(evaluator: str, prefix: str, labels: Sequence[str | None]) -> list[ScoreComponent]:
+    components = [
+        ScoreComponent(
+            name=f"{prefix}_{kind}", value=float(labels.count(kind)), evaluator=evaluator
+        )
+        for kind in INQUIRY_TYPES
+    ]
+    covered = sum(kind in labels for kind in INQUIRY_TYPES) / len(INQUIRY_TYPES)
+    components.append(
+        ScoreComponent(name=f"{prefix}_types_covered", value=covered, evaluator=evaluator)
+    )
+    return components
+
+
+class InquiryEvaluator:
+    """How many questions of each inquiry type the doctor asked, and how many types it used."""
+
+    name = "inquiry_rules"
+    produces = (*(f"inquiry_{kind}" for kind in INQUIRY_TYPES), "inquiry_types_covered")
+
+    async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
+        return _counts(self.name, "inquiry", inquiry_labels(context.transcript))
+
+
+class UnreadableLabelsError(AgentError):
+    """The judge's labels could not be read."""
+
+
+def parse_labels(text: str, count: int) -> list[str]:
+    """``{"1": "history", ...}`` for questions 1..count, each a known label."""
+    data = read_json_object(text)
+    if data is None:
+        raise UnreadableLabelsError(f"the judge's labels are not a JSON object: {text[:120]!r}")
+    labels = []
+    for number in range(1, count + 1):
+        label = str(data.get(str(number), "")).strip().lower()
+        if label not in ALL_LABELS:
+            raise UnreadableLabelsError(f"question {number} has no known label ({label!r})")
+        labels.append(label)
+    return labels
+
+
+class LLMInquiryEvaluator:
+    """A judge model labels every question in one call; agreement with the rules is reported."""
+
+    name = "inquiry_llm"
+    produces = (
+        *(f"inquiry_llm_{kind}" for kind in INQUIRY_TYPES),
+        "inquiry_llm_types_covered",
+        "inquiry_llm_agreement",
+    )
+
+    def __init__(self, judge: ModelRole) -> None:
+        self.judge = judge
+
+    async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
+        transcript = context.transcript
+        questions = [t for t in transcript.turns if is_question_to_patient(t)]
+        if not questions:
+            return []
+        lines = []
+        for number, turn in enumerate(questions, start=1):
+            assert turn.action is not None
+            lines.append(f"Q{number} (doctor): {turn.action.text}\n{turn.observation}")
+        prompt = render_prompt(
+            "inquiry",
+            opening=transcript.opening_observation.split("\n\n", 1)[0],
+            conversation="\n".join(lines),
+            count=str(len(questions)),
+        )
+        completion = await self.judge.complete([{"role": "user", "content": prompt}])
+        labels = parse_labels(completion.text, len(questions))
+        rules = [label for label in inquiry_labels(transcript) if label is not None]
+        agreement = sum(a == b for a, b in zip(labels, rules, strict=True)) / len(labels)
+        return [
+            *_counts(self.name, "inquiry_llm", labels),
+            ScoreComponent(name="inquiry_llm_agreement", value=agreement, evaluator=self.name),
+        ]
+
+
+EVALUATORS.register("inquiry")(lambda judge: InquiryEvaluator())
+
+
+@EVALUATORS.register("inquiry_llm")
+def _make_llm_inquiry(judge: ModelRole | None) -> LLMInquiryEvaluator:
+    assert judge is not None  # create_evaluators checks NEEDS_JUDGE first
+    return LLMInquiryEvaluator(judge)
+
+
+NEEDS_JUDGE.add("inquiry_llm")

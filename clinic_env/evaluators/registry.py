@@ -1,0 +1,68 @@
+"""The evaluator extension point: registered by name, run on a finished consultation.
+
+An evaluator is any object with a ``name``, the score names it ``produces`` and one async
+method, ``evaluate(context)``, returning score components. Each is registered with
+``@EVALUATORS.register("name")`` on a factory taking the judge model (``None`` when the run
+has none), so configs refer to evaluators by name. :func:`evaluate` runs a list of them and
+turns any failure into components with a ``None`` value and the error, never a silent zero.
+An evaluator that does not apply to a consultation (MCQ accuracy without options, a
+questionnaire for an offline patient) returns nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from clinic_env.agents.base import PatientAgent
+from clinic_env.agents.model_role import ModelRole
+from clinic_env.evaluators.matcher import DiagnosisMatcher
+from clinic_env.registry import Registry
+from clinic_env.schema.case import Case
+from clinic_env.schema.persona import Persona
+from clinic_env.schema.transcript import Score, ScoreComponent, Transcript
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationContext:
+    """Everything an evaluator may read: the case (ground truth included), the finished
+    transcript, the persona, and the agents that can still be asked something."""
+
+    case: Case
+    transcript: Transcript
+    persona: Persona
+    matcher: DiagnosisMatcher = field(default_factory=DiagnosisMatcher.from_content)
+    patient: PatientAgent | None = None
+    """The consultation's patient, for the post-consultation questionnaire."""
+
+
+class Evaluator(Protocol):
+    name: str
+    produces: tuple[str, ...]
+    """The score names it may return; each is recorded as failed if it raises."""
+
+    async def evaluate(self, context: EvaluationContext) -> Sequence[ScoreComponent]: ...
+
+
+EvaluatorFactory = Callable[[ModelRole | None], Evaluator]
+EVALUATORS: Registry[EvaluatorFactory] = Registry("evaluator")
+NEEDS_JUDGE: set[str] = set()
+"""Evaluators that cannot run without a judge model."""
+
+
+def failed(names: Sequence[str], evaluator: str, exc: BaseException) -> list[ScoreComponent]:
+    """The components of an evaluator that raised, each carrying the error."""
+    error = f"{type(exc).__name__}: {exc}"
+    return [ScoreComponent(name=n, value=None, evaluator=evaluator, error=error) for n in names]
+
+
+async def evaluate(context: EvaluationContext, evaluators: Sequence[Evaluator]) -> Score:
+    """Every evaluator's components, in order; a failing one is recorded, never raised."""
+    components: list[ScoreComponent] = []
+    for evaluator in evaluators:
+        try:
+            components.extend(await evaluator.evaluate(context))
+        except Exception as exc:  # noqa: BLE001 - a failing evaluator is data, not a crash
+            components.extend(failed(evaluator.produces, evaluator.name, exc))
+    return Score(components=tuple(components))

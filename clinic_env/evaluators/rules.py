@@ -1,0 +1,84 @@
+"""The rule content offline evaluators read: inquiry cues, fidelity checks, phrase sets.
+
+Each file under ``evaluators/rules/`` is validated on load (unknown keys rejected, errors
+naming file, line and field). Phrases are matched after folding (:func:`clinic_env.text.fold`,
+as every offline component folds), on word boundaries, one compiled pattern per set.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from pydantic import Field, RootModel
+
+from clinic_env.content import content_path, load_yaml_model
+from clinic_env.errors import UnknownNameError
+from clinic_env.schema.base import Frozen
+from clinic_env.schema.case import FactCategory
+from clinic_env.text import fold
+
+
+class InquiryRules(Frozen):
+    chief_complaint: tuple[str, ...] = Field(min_length=1)
+    history_topics: tuple[FactCategory, ...] = Field(min_length=1)
+    weak_terms: tuple[str, ...] = ()
+    generic_terms: tuple[str, ...] = ()
+
+
+class FidelityRules(Frozen):
+    denials: tuple[str, ...] = Field(min_length=1)
+    negations: tuple[str, ...] = Field(min_length=1)
+    role_breaks: tuple[str, ...] = Field(min_length=1)
+    persona_words_base: int = Field(ge=1)
+    persona_words_per_verbosity: int = Field(ge=0)
+    manipulation: tuple[str, ...] = Field(min_length=1)
+
+
+class PhraseSets(RootModel[dict[str, tuple[str, ...]]]):
+    """Named sets; the keys are free, so a rubric can name any set the file holds."""
+
+
+@functools.cache
+def inquiry_rules() -> InquiryRules:
+    return load_yaml_model(content_path("evaluators", "rules", "inquiry.yaml"), InquiryRules)
+
+
+@functools.cache
+def fidelity_rules() -> FidelityRules:
+    return load_yaml_model(content_path("evaluators", "rules", "fidelity.yaml"), FidelityRules)
+
+
+@functools.cache
+def phrase_sets() -> dict[str, tuple[str, ...]]:
+    path = content_path("evaluators", "rules", "phrases.yaml")
+    return dict(load_yaml_model(path, PhraseSets).root)
+
+
+def phrase_set(name: str) -> tuple[str, ...]:
+    sets = phrase_sets()
+    if name not in sets:
+        raise UnknownNameError(f"unknown phrase set {name!r} (known: {', '.join(sets)})")
+    return sets[name]
+
+
+@functools.lru_cache(maxsize=256)
+def _alternation(phrases: tuple[str, ...], anchored: bool) -> re.Pattern[str]:
+    """One pattern for a phrase set, matched against `` <folded text> `` (what
+    :func:`clinic_env.text.contains_phrase` does one phrase at a time)."""
+    folded = sorted({fold(p) for p in phrases if fold(p)}, key=len, reverse=True)
+    body = "|".join(map(re.escape, folded)) or r"(?!)"
+    return re.compile(("^ " if anchored else " ") + f"(?:{body}) ")
+
+
+@functools.lru_cache(maxsize=65536)
+def says_any(text: str, phrases: tuple[str, ...]) -> bool:
+    """Whether ``text`` holds any of ``phrases`` (folded, on word boundaries). Cached: doctors
+    and offline patients repeat themselves across steps and episodes."""
+    return _alternation(phrases, False).search(f" {fold(text)} ") is not None
+
+
+@functools.lru_cache(maxsize=65536)
+def starts_with_any(text: str, phrases: tuple[str, ...]) -> bool:
+    """Whether ``text`` opens with any of ``phrases`` (folded, on word boundaries)."""
+    return _alternation(phrases, True).search(f" {fold(text)} ") is not None
