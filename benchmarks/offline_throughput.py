@@ -36,11 +36,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--persona", default="anxious")
+    parser.add_argument(
+        "--evaluators",
+        default=None,
+        help="comma-separated evaluator names (default: the full offline suite)",
+    )
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the goal says
 
-    env = ClinicEnv("starter", persona=args.persona)
+    evaluators = tuple(args.evaluators.split(",")) if args.evaluators else None
+    env = ClinicEnv("starter", persona=args.persona, evaluators=evaluators)
     cold: list[float] = []
     for case in env.cases:  # the first reset of each case builds its indexes: timed apart
         started = time.perf_counter()

@@ -22,6 +22,7 @@ from clinic_env.bridge import run_sync
 from clinic_env.datasets import load_cases
 from clinic_env.envs.spaces import FreeText
 from clinic_env.errors import ConfigError, ProtocolError, UnknownNameError
+from clinic_env.evaluators.registry import EVALUATORS
 from clinic_env.evaluators.rewards import load_reward_spec
 from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS, Limits
 from clinic_env.render import format_transcript
@@ -43,6 +44,9 @@ class ClinicEnv(gym.Env[str, str]):
         patient, measurement: a registered agent name ("offline") or a model: an id such as
             "openai/gpt-4o-mini", a ModelConfig, or its dict.
         judge: optionally a model that also judges the diagnosis (scores judge_top1/3).
+        evaluators: evaluator names to score each episode with (see
+            ``clinic_env.evaluators.suite``); None runs the offline defaults, and a short list
+            such as ``("diagnosis",)`` makes each episode's last step cheaper for RL.
         reward: a reward spec name from ``evaluators/rewards/``.
         max_turns: doctor turns per episode; the last one must be a diagnosis.
         show_options: show MCQ options to the doctor when a case has them.
@@ -62,6 +66,7 @@ class ClinicEnv(gym.Env[str, str]):
         patient: RoleSpec = "offline",
         measurement: RoleSpec = "offline",
         judge: RoleSpec | None = None,
+        evaluators: Sequence[str] | None = None,
         reward: str = "default",
         max_turns: int = DEFAULT_MAX_TURNS,
         show_options: bool = False,
@@ -87,12 +92,15 @@ class ClinicEnv(gym.Env[str, str]):
         model_config_of(patient, PATIENTS)
         model_config_of(measurement, MEASUREMENTS)
         load_reward_spec(reward)
+        for name in evaluators or ():
+            EVALUATORS.get(name)
         Limits(max_turns=max_turns)
         self.options = {
             "biases": tuple(biases),
             "patient": patient,
             "measurement": measurement,
             "judge": judge,
+            "evaluators": evaluators,
             "reward": reward,
             "max_turns": max_turns,
             "show_options": show_options,

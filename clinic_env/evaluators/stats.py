@@ -15,6 +15,7 @@ import random
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
+import numpy as np
 from pydantic import Field
 
 from clinic_env.schema.base import Frozen
@@ -58,11 +59,27 @@ def bootstrap_ci(
     centre = _mean(data)
     if len(data) == 1 or len(set(data)) == 1:
         return centre, centre, centre
-    rng = random.Random(seed)
-    size = len(data)
-    means = sorted(_mean(rng.choices(data, k=size)) for _ in range(resamples))
+    means = sorted(_resampled_means(data, resamples, seed))
     tail = (1 - confidence) / 2
     return centre, _percentile(means, tail), _percentile(means, 1 - tail)
+
+
+_BLOCK = 4_000_000
+"""Values drawn per numpy block: bounds memory whatever the sample size."""
+
+
+def _resampled_means(data: list[float], resamples: int, seed: int) -> list[float]:
+    """Means of ``resamples`` bootstrap samples, drawn with numpy in memory-bounded blocks
+    (a report over tens of thousands of consultations must not take minutes)."""
+    rng = np.random.default_rng(seed)
+    array = np.asarray(data)
+    per_block = max(1, _BLOCK // array.size)
+    means: list[float] = []
+    while len(means) < resamples:
+        count = min(per_block, resamples - len(means))
+        picks = rng.integers(0, array.size, size=(count, array.size))
+        means.extend(array[picks].mean(axis=1).tolist())
+    return means
 
 
 def pass_hat_k(successes_per_case: Mapping[str, Sequence[bool]], k: int) -> float:

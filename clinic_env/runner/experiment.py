@@ -18,6 +18,7 @@ from clinic_env.agents.personas import load_bias, load_persona, personas
 from clinic_env.content import content_path, load_yaml_model
 from clinic_env.datasets import load_cases
 from clinic_env.errors import ConfigError
+from clinic_env.evaluators.registry import EVALUATORS
 from clinic_env.evaluators.rewards import load_reward_spec
 from clinic_env.llm.config import ModelConfig
 from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS
@@ -90,6 +91,9 @@ class Experiment(Frozen):
     )
     roles: Roles = Roles()
     reward: str = "default"
+    evaluators: tuple[str, ...] | None = Field(
+        default=None, description="evaluator names; none means the offline defaults"
+    )
     show_options: bool = Field(default=False, description="MCQ mode: show options to doctors")
     seeds: tuple[int, ...] = Field(default=(0,), min_length=1)
     repeats: int = Field(default=1, ge=1)
@@ -121,6 +125,8 @@ class Experiment(Frozen):
         for spec in self.roles.doctors.values():
             model_config_of(spec, DOCTORS)
         load_reward_spec(self.reward)
+        for name in self.evaluators or ():
+            EVALUATORS.get(name)
 
     def jobs(self) -> list[Job]:
         """The grid: dataset, case, persona, bias set, doctor, seed, repeat, in that order."""

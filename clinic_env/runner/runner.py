@@ -78,6 +78,7 @@ def make_batch(experiment: Experiment, client: ModelClient | None = None) -> Bat
             "measurement": roles.measurement,
             "judge": roles.judge,
             "reward": experiment.reward,
+            "evaluators": experiment.evaluators,
             "max_turns": experiment.max_turns,
             "show_options": experiment.show_options,
         },
