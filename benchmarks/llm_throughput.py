@@ -1,23 +1,33 @@
-"""Model-call throughput: many consultations at once against the stub model server.
+"""Model-call throughput of the batch runner: many consultations at once against a server.
 
 Run: ``python benchmarks/llm_throughput.py [--consultations 1000] [--slots 256]
-[--latency 0.1] [--transport direct|litellm]``. The stub (in its own process) serves at most
-``slots`` requests at once, each taking ``latency`` seconds, so no client can exceed
-``slots / latency`` calls per second. Patient and doctor are model roles; the measurement
-agent is offline. Prints the calls/s reached against that bound, the peak RSS, and the
+[--latency 0.1] [--transport direct|litellm]``. The stub model server (in its own process)
+serves at most ``slots`` requests at once, each taking ``latency`` seconds, so no client can
+exceed ``slots / latency`` calls per second. Patient and doctor are model roles; the
+measurement agent is offline. The consultations go through the runner (``run_experiment``
+into a temporary run folder, every record flushed to disk as it ends), as ``clinic-env
+eval`` runs them. Prints the calls/s reached against that bound, the peak RSS and the
 memory per in-flight consultation. The goal: 0.9 of the bound and under 100 KB each.
+
+``--base-url URL --model NAME`` targets a running OpenAI-compatible server (vLLM) instead
+of the stub, ``--concurrency`` consultations at a time; ``--json FILE`` saves the figures
+(``benchmarks/gpu_vllm.sh`` reads them to run vLLM's own benchmark at the same shape).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from clinic_env.datasets import load_cases
-from clinic_env.llm import ModelClient, ModelConfig
-from clinic_env.runner.batch import Batch, plan_jobs
+from clinic_env.llm import ModelConfig
+from clinic_env.runner.experiment import Experiment
+from clinic_env.runner.runner import run_experiment
+from clinic_env.runner.store import RESULTS, read_records
 from clinic_env.testing.stub_server import ReplyScript, StubConfig, start_in_subprocess
 
 DOCTOR_SCRIPT = (
@@ -31,6 +41,9 @@ DOCTOR_SCRIPT = (
     "REQUEST TEST: Complete blood count",
     "DIAGNOSIS READY: Viral syndrome; Gastroenteritis",
 )
+REPLIES = ReplyScript(
+    by_role={"doctor": DOCTOR_SCRIPT, "patient": ("It began two days ago and is getting worse.",)}
+)
 
 
 def memory_kb(field: str) -> int:
@@ -41,59 +54,122 @@ def memory_kb(field: str) -> int:
     raise RuntimeError(f"{field} not found in /proc/self/status")
 
 
+def grid(consultations: int, model: ModelConfig, concurrency: int, max_turns: int) -> Experiment:
+    """Exactly ``consultations`` cells: as many bundled cases as divide it, times seeds."""
+    cases = len(load_cases("starter"))
+    per_seed = next(n for n in range(min(cases, consultations), 0, -1) if consultations % n == 0)
+    return Experiment.model_validate(
+        {
+            "name": "llm-throughput",
+            "datasets": [{"name": "starter", "cases": {"limit": per_seed}}],
+            "seeds": list(range(consultations // per_seed)),
+            "roles": {"patient": model, "doctors": {"model": model}},
+            "max_turns": max_turns,
+            "concurrency": concurrency,
+        }
+    )
+
+
+def run(experiment: Experiment) -> dict[str, Any]:
+    """Run the grid into a temporary folder; the figures of that run."""
+    with tempfile.TemporaryDirectory(prefix="clinic-env-bench-") as folder:
+        baseline_kb = memory_kb("VmRSS")
+        started = time.perf_counter()
+        run_experiment(experiment, Path(folder), progress=False)
+        elapsed = time.perf_counter() - started
+        peak_kb = memory_kb("VmHWM")
+        records = read_records(Path(folder) / RESULTS)
+    calls = [call for r in records for call in r.transcript.model_calls]
+    return {
+        "consultations": len(records),
+        "failed": sum(r.failed for r in records),
+        "calls": len(calls),
+        "elapsed_s": elapsed,
+        "calls_per_s": len(calls) / elapsed,
+        "consultations_per_s": len(records) / elapsed,
+        "mean_prompt_tokens": sum(c.prompt_tokens for c in calls) / max(len(calls), 1),
+        "mean_completion_tokens": sum(c.completion_tokens for c in calls) / max(len(calls), 1),
+        "peak_rss_mb": peak_kb / 1024,
+        "baseline_rss_mb": baseline_kb / 1024,
+        "kb_per_consultation": (peak_kb - baseline_kb) / max(len(records), 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--consultations", type=int, default=1000)
-    parser.add_argument("--slots", type=int, default=256)
-    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--slots", type=int, default=256, help="stub: requests served at once")
+    parser.add_argument("--latency", type=float, default=0.1, help="stub: seconds per request")
     parser.add_argument("--transport", choices=("direct", "litellm"), default="direct")
-    args = parser.parse_args()
-
-    cases = load_cases("starter")
-    jobs = plan_jobs(cases, ["plain"], list(range(args.consultations // len(cases) + 1)))
-    jobs = jobs[: args.consultations]
-    replies = ReplyScript(
-        by_role={
-            "doctor": DOCTOR_SCRIPT,
-            "patient": ("It began two days ago and is getting worse.",),
-        }
+    parser.add_argument("--base-url", default=None, help="a running server, e.g. http://h:8000/v1")
+    parser.add_argument("--model", default=None, help="the served model's name (with --base-url)")
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help="consultations at once (stub: all)"
     )
-    stub = StubConfig(latency_s=args.latency, slots=args.slots)
-    with start_in_subprocess(stub, replies) as server:
-        model = ModelConfig(
-            model="openai/stub",
-            api_base=server.base_url,
-            concurrency=args.slots,
-            transport=args.transport,
-            timeout_s=120,
-        )
-        batch = Batch(
-            dataset="starter",
-            doctor=model,
-            session_options={"patient": model, "max_turns": 20},
-            client=ModelClient(),
-        )
-        baseline_kb = memory_kb("VmRSS")
-        started = time.perf_counter()
-        transcripts = asyncio.run(batch.run(jobs, concurrency=len(jobs)))
-        elapsed = time.perf_counter() - started
-        peak_kb = memory_kb("VmHWM")
-        stats = server.stats
+    parser.add_argument("--max-turns", type=int, default=20)
+    parser.add_argument("--max-tokens", type=int, default=128, help="per reply (with --base-url)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    if (args.base_url is None) != (args.model is None):
+        parser.error("--base-url and --model go together")
 
-    calls = sum(len(t.model_calls) for t in transcripts)
-    failed = sum(t.outcome == "error" for t in transcripts)
-    bound = args.slots / args.latency
-    print(f"consultations: {len(transcripts)} ({failed} failed), model calls: {calls}")
-    print(f"transport: {args.transport}; stub: {args.slots} slots x {args.latency * 1000:.0f} ms")
-    print(f"elapsed: {elapsed:.2f} s")
-    rate = calls / elapsed
-    print(f"model calls/s: {rate:,.0f} of a bound of {bound:,.0f} ({rate / bound:.2f})")
-    print(f"stub: most requests in service at once: {stats.max_in_service}")
-    print(f"peak RSS: {peak_kb / 1024:.0f} MB; before the batch: {baseline_kb / 1024:.0f} MB")
+    if args.base_url is not None:
+        concurrency = args.concurrency or 64
+        model = ModelConfig(
+            model=f"openai/{args.model}",
+            api_base=args.base_url,
+            concurrency=concurrency,
+            max_tokens=args.max_tokens,
+            transport=args.transport,
+            timeout_s=300,
+        )
+        figures = run(grid(args.consultations, model, concurrency, args.max_turns))
+        print(f"server: {args.base_url} ({args.model}); {concurrency} consultations at once")
+    else:
+        stub = StubConfig(latency_s=args.latency, slots=args.slots)
+        with start_in_subprocess(stub, REPLIES) as server:
+            model = ModelConfig(
+                model="openai/stub",
+                api_base=server.base_url,
+                concurrency=args.slots,
+                transport=args.transport,
+                timeout_s=120,
+            )
+            concurrency = args.concurrency or args.consultations
+            figures = run(grid(args.consultations, model, concurrency, args.max_turns))
+            most_in_service = server.stats.max_in_service
+        bound = args.slots / args.latency
+        figures |= {"bound_calls_per_s": bound, "share_of_bound": figures["calls_per_s"] / bound}
+        print(
+            f"stub: {args.slots} slots x {args.latency * 1000:.0f} ms (most in service at once: "
+            f"{most_in_service}); transport: {args.transport}"
+        )
+
     print(
-        f"memory per in-flight consultation: {(peak_kb - baseline_kb) / len(transcripts):.0f} KB "
+        f"consultations: {figures['consultations']} ({figures['failed']} failed), "
+        f"model calls: {figures['calls']}, through the runner into a run folder"
+    )
+    print(f"elapsed: {figures['elapsed_s']:.2f} s")
+    print(f"consultations/s: {figures['consultations_per_s']:,.1f}")
+    rate = f"model calls/s: {figures['calls_per_s']:,.0f}"
+    if "bound_calls_per_s" in figures:
+        rate += f" of a bound of {figures['bound_calls_per_s']:,.0f} "
+        rate += f"({figures['share_of_bound']:.2f})"
+    print(rate)
+    print(
+        f"tokens per call: {figures['mean_prompt_tokens']:.0f} prompt, "
+        f"{figures['mean_completion_tokens']:.0f} completion (mean)"
+    )
+    print(
+        f"peak RSS: {figures['peak_rss_mb']:.0f} MB; before the run: "
+        f"{figures['baseline_rss_mb']:.0f} MB"
+    )
+    print(
+        f"memory per in-flight consultation: {figures['kb_per_consultation']:.0f} KB "
         "(goal < 100 KB)"
     )
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

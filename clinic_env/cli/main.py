@@ -8,9 +8,13 @@ from collections.abc import Sequence
 
 from clinic_env.cli import cases as cases_command
 from clinic_env.cli import datasets as datasets_command
+from clinic_env.cli import eval as eval_command
+from clinic_env.cli import judge as judge_command
 from clinic_env.cli import personas as personas_command
 from clinic_env.cli import play as play_command
+from clinic_env.cli import report as report_command
 from clinic_env.cli import run as run_command
+from clinic_env.cli import serve as serve_command
 from clinic_env.errors import UserError
 
 
@@ -19,7 +23,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="clinic-env", description="Simulated clinical consultations for doctor agents."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run_command, play_command, cases_command, datasets_command, personas_command):
+    for module in (
+        eval_command,
+        report_command,
+        run_command,
+        play_command,
+        cases_command,
+        datasets_command,
+        personas_command,
+        judge_command,
+        serve_command,
+    ):
         module.add_parser(commands)
     return parser
 

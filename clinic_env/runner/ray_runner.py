@@ -1,0 +1,178 @@
+"""The Ray runner: a run's pending cells split across worker processes, one store.
+
+Each worker is a Ray actor that rebuilds the experiment's batch with a model client of its
+own (a client's sqlite connection and asyncio semaphores cannot travel; its cache file can be
+shared, since sqlite in WAL mode is safe with many writers) and runs the same asyncio
+:meth:`Batch.run` on its shard. Transcripts stream back to the driver as consultations end
+(a Ray streaming generator), and the driver appends each to the run's one store, so a killed
+run loses only the consultations in flight, as with the asyncio runner.
+
+The experiment's ``concurrency`` and each model's ``concurrency`` apply per worker. Agents
+must be importable by the workers: built-in ones are; an agent registered only in the
+driver's process is unknown to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from clinic_env.errors import ConfigError, RunError
+from clinic_env.llm.cache import CacheMode, ReplyCache
+from clinic_env.llm.client import ModelClient, default_client
+from clinic_env.runner.batch import Job
+from clinic_env.runner.experiment import Experiment
+from clinic_env.runner.runner import make_batch
+from clinic_env.schema.transcript import Transcript
+
+INSTALL_HINT = 'pip install "clinic-env[ray]"'
+Finished = list[tuple[int, Transcript]]
+"""What a worker sends back at a time: the transcripts that ended together, by job index."""
+
+
+def import_ray() -> ModuleType:
+    """The ``ray`` module, or an ImportError that names the extra to install."""
+    try:
+        import ray  # noqa: PLC0415 - an optional extra, and slow to import
+    except ImportError as exc:
+        raise ImportError(f"Ray is not installed; {INSTALL_HINT}") from exc
+    return ray
+
+
+def init_ray(address: str | None = None, *, num_cpus: int | None = None) -> bool:
+    """Join the cluster at ``address``, or start a local instance when it is None.
+
+    Does nothing when Ray is already initialised in this process (a notebook, a test
+    fixture). Returns True when this call connected, so the caller knows to shut it down.
+    """
+    ray = import_ray()
+    if ray.is_initialized():
+        return False
+    options: dict[str, Any] = {"address": address, "logging_level": logging.WARNING}
+    if address is None and not os.environ.get("RAY_ADDRESS"):  # else Ray joins that cluster
+        options |= {"num_cpus": num_cpus or os.cpu_count(), "include_dashboard": False}
+        # Ray runs its workers at nice 15; here they are the run's main work, and on a shared
+        # machine anything else (the driver included) would starve them.
+        options["_system_config"] = {"worker_niceness": 0}
+    ray.init(**options)
+    return True
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """What a worker needs to build a model client like the driver's: its cache file."""
+
+    cache_path: str | None = None
+    cache_mode: CacheMode = CacheMode.READ_WRITE
+
+    @classmethod
+    def of(cls, client: ModelClient | None) -> ClientSettings:
+        client = client or default_client()
+        if client.transport is not None:
+            raise ConfigError("a model client with its own transport cannot be sent to Ray workers")
+        if client.cache is None:
+            return cls()
+        return cls(str(client.cache.path.resolve()), client.cache.mode)
+
+    def build(self) -> ModelClient:
+        if self.cache_path is None:
+            return ModelClient()
+        return ModelClient(ReplyCache(self.cache_path, self.cache_mode))
+
+
+class ShardWorker:
+    """One worker process: plays its shard with the asyncio batch, yielding as cells end."""
+
+    async def run(
+        self, experiment: Experiment, shard: Sequence[tuple[int, Job]], client: ClientSettings
+    ) -> AsyncIterator[Finished]:
+        batch = make_batch(experiment, client.build())
+        index = {job.id: i for i, job in shard}
+        ended: asyncio.Queue[tuple[int, Transcript] | None] = asyncio.Queue()
+
+        def on_done(job: Job, transcript: Transcript) -> None:
+            ended.put_nowait((index[job.id], transcript))
+
+        jobs = [job for _, job in shard]
+        run = asyncio.create_task(
+            batch.run(jobs, concurrency=experiment.concurrency, on_done=on_done)
+        )
+        run.add_done_callback(lambda _: ended.put_nowait(None))
+        while True:
+            items = [await ended.get()]
+            while not ended.empty():  # whatever ended meanwhile travels in the same message
+                items.append(ended.get_nowait())
+            finished = [item for item in items if item is not None]
+            if finished:
+                yield finished
+            if len(finished) < len(items):
+                break
+        await run  # the batch's own error, if it had one
+
+
+class RayRunner:
+    """A :data:`~clinic_env.runner.runner.Runner` that fans the pending cells out to Ray.
+
+    ``address`` is a running cluster (``"auto"``, ``"ray://host:10001"``); None starts a
+    local instance for this run and stops it afterwards. Already inside ``ray.init()``, the
+    runner uses that instance and leaves it running.
+    """
+
+    def __init__(self, address: str | None = None, workers: int = 2) -> None:
+        if workers < 1:
+            raise ConfigError(f"the Ray runner needs at least one worker, not {workers}")
+        import_ray()  # fail before the run starts, not after the grid is planned
+        self.address, self.workers = address, workers
+
+    def __call__(
+        self,
+        experiment: Experiment,
+        jobs: Sequence[Job],
+        client: ModelClient | None,
+        on_done: Callable[[Job, Transcript], None],
+    ) -> None:
+        if not jobs:
+            return
+        ray = import_ray()
+        settings = ClientSettings.of(client)
+        started = init_ray(self.address, num_cpus=max(self.workers, os.cpu_count() or 1))
+        actors: list[Any] = []
+        try:
+            worker = ray.remote(num_cpus=1)(ShardWorker)
+            numbered = list(enumerate(jobs))
+            shards = [numbered[i :: self.workers] for i in range(min(self.workers, len(jobs)))]
+            actors = [worker.remote() for _ in shards]
+            streams = [
+                actor.run.remote(experiment, shard, settings)
+                for actor, shard in zip(actors, shards, strict=True)
+            ]
+            asyncio.run(_collect(streams, jobs, on_done))
+        finally:
+            for actor in actors:
+                ray.kill(actor)
+            if started:
+                ray.shutdown()
+
+
+async def _collect(
+    streams: Sequence[Any], jobs: Sequence[Job], on_done: Callable[[Job, Transcript], None]
+) -> None:
+    """Hand each transcript to ``on_done`` as it arrives; a failed worker stops only itself."""
+
+    async def drain(stream: Any) -> None:
+        async for reference in stream:
+            for index, transcript in await reference:
+                on_done(jobs[index], transcript)
+
+    outcomes = await asyncio.gather(*(drain(stream) for stream in streams), return_exceptions=True)
+    errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if errors:
+        raise RunError(
+            f"{len(errors)} of {len(streams)} Ray workers failed ({errors[0]}); every "
+            "consultation that ended is saved: run the same command again to resume"
+        ) from errors[0]

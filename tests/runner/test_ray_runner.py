@@ -1,0 +1,116 @@
+"""The Ray runner on a local Ray instance: the same records as the asyncio runner, one store."""
+
+import argparse
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clinic_env.cli import eval as eval_command
+from clinic_env.errors import ConfigError
+from clinic_env.llm.cache import CacheMode, ReplyCache
+from clinic_env.llm.client import ModelClient
+from clinic_env.llm.config import ModelConfig
+from clinic_env.runner.experiment import Experiment, RayOptions, Roles
+from clinic_env.runner.ray_runner import ClientSettings, RayRunner, init_ray
+from clinic_env.runner.runner import run_experiment, run_in_process
+from clinic_env.runner.store import RESULTS, read_records
+from clinic_env.testing.scripted import ScriptedTransport
+from clinic_env.testing.stub_server import StubConfig, start_in_subprocess
+
+ray = pytest.importorskip("ray")
+
+GRID = Experiment.model_validate(
+    {
+        "name": "ray-parity",
+        "datasets": [{"name": "starter", "cases": {"limit": 8}}],
+        "personas": ["plain", "anxious"],
+        "seeds": [0, 1],
+        "concurrency": 4,
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    """One local instance for the module (~20 s to start on two cores), stopped after it."""
+    started = init_ray(num_cpus=2)
+    yield
+    if started:
+        ray.shutdown()
+
+
+def transcripts_by_cell(folder: Path) -> dict[str, str]:
+    records = read_records(folder / RESULTS)
+    counts = Counter(r.cell.id for r in records)
+    assert max(counts.values()) == 1, "a cell has more than one record"
+    return {r.cell.id: r.transcript.model_dump_json() for r in records}
+
+
+def test_ray_gives_the_asyncio_runners_records_in_one_store(local_ray: None, tmp_path: Path):
+    alone = run_experiment(GRID, tmp_path / "asyncio", progress=False)
+    assert (alone.ran, alone.failed) == (32, 0)
+    expected = transcripts_by_cell(tmp_path / "asyncio")
+    assert sorted(expected) == sorted(job.id for job in GRID.jobs())
+    # Ray resumes the run as if stopped after 5 cells: parity and resume in one Ray run,
+    # since each run starts its worker processes anew (seconds on two cores).
+    (tmp_path / "ray").mkdir()
+    (tmp_path / "asyncio" / "manifest.json").replace(tmp_path / "ray" / "manifest.json")
+    kept = (tmp_path / "asyncio" / RESULTS).read_text().splitlines(keepends=True)[:5]
+    (tmp_path / "ray" / RESULTS).write_text("".join(kept))
+    fanned = run_experiment(GRID, tmp_path / "ray", runner=RayRunner(workers=2), progress=False)
+    assert (fanned.skipped, fanned.ran, fanned.failed) == (5, 27, 0)
+    assert transcripts_by_cell(tmp_path / "ray") == expected
+    assert ray.is_initialized(), "a runner inside an existing instance leaves it running"
+
+
+def test_workers_record_into_the_drivers_cache_which_replays_without_a_server(
+    local_ray: None, tmp_path: Path
+):
+    cache = tmp_path / "replies.sqlite"
+    with start_in_subprocess(StubConfig()) as server:
+        model = ModelConfig(model="openai/stub", api_base=server.base_url)
+        grid = GRID.model_copy(update={"roles": Roles(patient=model, doctors={"random": "random"})})
+        recording = ModelClient(ReplyCache(cache, CacheMode.READ_WRITE))
+        recorded = run_experiment(
+            grid, tmp_path / "ray", client=recording, runner=RayRunner(workers=2), progress=False
+        )
+    assert (recorded.ran, recorded.failed) == (32, 0)
+    assert len(ReplyCache(cache, CacheMode.REPLAY)) > 32, "the patient's calls, from both workers"
+    replaying = ModelClient(ReplyCache(cache, CacheMode.REPLAY))
+    replayed = run_experiment(grid, tmp_path / "replay", client=replaying, progress=False)
+    assert replayed.failed == 0
+    assert transcripts_by_cell(tmp_path / "replay") == transcripts_by_cell(tmp_path / "ray")
+
+
+def test_workers_rebuild_the_drivers_client_from_its_cache(tmp_path: Path):
+    cache = ReplyCache(tmp_path / "replies.sqlite", CacheMode.READ_WRITE)
+    settings = ClientSettings.of(ModelClient(cache))
+    rebuilt = settings.build()
+    assert rebuilt.cache is not None
+    assert (rebuilt.cache.path, rebuilt.cache.mode) == (cache.path.resolve(), cache.mode)
+    assert ClientSettings.of(ModelClient()).build().cache is None
+    with pytest.raises(ConfigError, match="transport"):
+        ClientSettings.of(ModelClient(transport=ScriptedTransport({})))
+    with pytest.raises(ConfigError, match="at least one worker"):
+        RayRunner(workers=0)
+
+
+def test_eval_picks_ray_from_its_flags_or_the_experiment():
+    parser = argparse.ArgumentParser()
+    eval_command.add_parser(parser.add_subparsers())
+
+    def choose(argv: list[str], experiment: Experiment = GRID):
+        return eval_command.choose_runner(parser.parse_args(["eval", *argv]), experiment)
+
+    assert choose([]) is run_in_process
+    local = choose(["--ray", "--workers", "3"])
+    assert (local.address, local.workers) == (None, 3)
+    configured = GRID.model_copy(update={"ray": RayOptions(address="auto", workers=4)})
+    from_config = choose([], configured)
+    assert (from_config.address, from_config.workers) == ("auto", 4)
+    flagged = choose(["--ray", "ray://head:10001"], configured)
+    assert (flagged.address, flagged.workers) == ("ray://head:10001", 4)
+    with pytest.raises(ConfigError, match="add --ray"):
+        choose(["--workers", "2"])
