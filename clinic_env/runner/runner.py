@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from clinic_env.bridge import run_sync
 from clinic_env.llm.client import ModelClient
 from clinic_env.runner.batch import Batch, Job
 from clinic_env.runner.experiment import Experiment
@@ -117,9 +118,25 @@ def run_in_process(
     client: ModelClient | None,
     on_done: Callable[[Job, Transcript], None],
 ) -> None:
-    """Every job in this process, on one event loop."""
+    """Every job in this process, on one event loop.
+
+    Inside a running loop (a Jupyter cell) the batch runs on the bridge's own loop thread,
+    since ``asyncio.run`` cannot nest.
+    """
     batch = make_batch(experiment, client)
-    asyncio.run(batch.run(jobs, concurrency=experiment.concurrency, on_done=on_done))
+    work = batch.run(jobs, concurrency=experiment.concurrency, on_done=on_done)
+    if _loop_running():
+        run_sync(work)
+    else:
+        asyncio.run(work)
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def run_experiment(

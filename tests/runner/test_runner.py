@@ -1,5 +1,6 @@
 """Experiments into run folders: grid expansion, resume, partial lines, retries."""
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -86,3 +87,13 @@ def test_bad_configs_name_file_line_and_field(tmp_path: Path):
     path.write_text("name: x\ndatasets: [starter]\nroles:\n  doctors: {}\n")
     with pytest.raises(ConfigError, match="at least one doctor"):
         load_experiment(path)
+
+
+def test_runs_from_inside_a_running_event_loop(tmp_path: Path):
+    """As in a Jupyter cell, where asyncio.run() cannot be called."""
+
+    async def cell():
+        return run_experiment(experiment(personas=["plain"]), tmp_path, progress=False)
+
+    outcome = asyncio.run(cell())
+    assert outcome.ran == 12 and not outcome.interrupted
