@@ -15,7 +15,7 @@ from clinic_env.cli import play as play_command
 from clinic_env.cli import report as report_command
 from clinic_env.cli import run as run_command
 from clinic_env.cli import serve as serve_command
-from clinic_env.errors import UserError
+from clinic_env.errors import ClinicEnvError, UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"clinic-env: error: {exc}", file=sys.stderr)
         return 2
+    except ClinicEnvError as exc:
+        print(f"clinic-env: failed: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("clinic-env: interrupted", file=sys.stderr)
         return 130

@@ -109,7 +109,10 @@ class Experiment(Frozen):
         return value
 
     def config_hash(self) -> str:
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """What the results depend on: how the run is spread (concurrency, Ray) is left out,
+        so a run can resume with more workers."""
+        grid = self.model_dump(mode="json", exclude={"concurrency", "ray"})
+        canonical = json.dumps(grid, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def check(self) -> None:

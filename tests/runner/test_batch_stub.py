@@ -26,8 +26,7 @@ def batch(base_url: str, client: ModelClient, **config) -> Batch:
         api_base=base_url,
         backoff_s=0.01,
         backoff_max_s=0.05,
-        timeout_s=1.0,
-        **config,
+        **{"timeout_s": 30.0, **config},
     )
     return Batch(
         dataset="starter",
@@ -42,7 +41,7 @@ def test_faulty_stub_every_consultation_completed_or_recorded(tmp_path: Path):
     assert len(jobs) == 200
     stub = StubConfig(latency_s=0.01, slots=32, faults=FAULTS, seed=3)
     with StubModelServer(stub, REPLIES) as server, TranscriptWriter(tmp_path) as writer:
-        run = batch(server.base_url, ModelClient(), max_retries=3)
+        run = batch(server.base_url, ModelClient(), max_retries=3, timeout_s=1.0)  # hangs end fast
         transcripts = asyncio.run(
             run.run(jobs, concurrency=200, on_done=lambda _, t: writer.write(t))
         )
