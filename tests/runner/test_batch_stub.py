@@ -16,7 +16,18 @@ DOCTOR = (
     "When did it start?",
     "DIAGNOSIS READY: Pulmonary embolism; Gout",
 )
-REPLIES = ReplyScript(by_role={"doctor": DOCTOR, "patient": ("It started two days ago.",)})
+
+
+def reply(role: str | None, request: dict) -> str:
+    """Each consultation's doctor follows the script by its own turn count (a server-wide
+    rotation would let concurrent consultations keep drawing the same line)."""
+    if role == "doctor":
+        turn = sum(message["role"] == "assistant" for message in request["messages"])
+        return DOCTOR[min(turn, len(DOCTOR) - 1)]
+    return "NONE" if role == "measurement" else "It started two days ago."
+
+
+REPLIES = ReplyScript(responder=reply)
 FAULTS = FaultRates(error_500=0.10, rate_limit_429=0.05, hang=0.01, malformed=0.02)
 
 
