@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import TypeVar
 
 from clinic_env.content import content_path, load_yaml_folder
 from clinic_env.errors import ContentError, UnknownNameError
@@ -11,15 +12,23 @@ from clinic_env.schema.persona import Bias, BiasRole, Persona
 DEFAULT_PERSONA = "plain"
 
 
+ItemT = TypeVar("ItemT", Persona, Bias)
+
+
+def _by_id(folder: str, model: type[ItemT], kind: str) -> dict[str, ItemT]:
+    """Every file of ``agents/<folder>/`` by id, in file-name order; ids match file names."""
+    found: dict[str, ItemT] = {}
+    for path, item in load_yaml_folder(content_path("agents", folder), model):
+        if item.id != path.stem:
+            raise ContentError(f"{path}: {kind} id {item.id!r} must match the file name")
+        found[item.id] = item
+    return found
+
+
 @functools.cache
 def personas() -> dict[str, Persona]:
     """Every bundled persona by id, in file-name order."""
-    found: dict[str, Persona] = {}
-    for path, persona in load_yaml_folder(content_path("agents", "personas"), Persona):
-        if persona.id != path.stem:
-            raise ContentError(f"{path}: persona id {persona.id!r} must match the file name")
-        found[persona.id] = persona
-    return found
+    return _by_id("personas", Persona, "persona")
 
 
 def load_persona(persona_id: str | None) -> Persona:
@@ -34,12 +43,7 @@ def load_persona(persona_id: str | None) -> Persona:
 @functools.cache
 def biases() -> dict[str, Bias]:
     """Every bundled bias by id, in file-name order."""
-    found: dict[str, Bias] = {}
-    for path, bias in load_yaml_folder(content_path("agents", "biases"), Bias):
-        if bias.id != path.stem:
-            raise ContentError(f"{path}: bias id {bias.id!r} must match the file name")
-        found[bias.id] = bias
-    return found
+    return _by_id("biases", Bias, "bias")
 
 
 def parse_bias(spec: str) -> tuple[Bias, tuple[BiasRole, ...]]:
