@@ -3,8 +3,12 @@
 verifiers finds a taskset by a top-level module name; ``clinic_env_verifiers`` is that
 package (a re-export of ``clinic_env.adapters.verifiers``). In its own environment:
 
-    pip install "clinic-env[verifiers]"
-    vf-eval clinic_env_verifiers --env.doctor.model <model> --env.doctor.client.base-url <url>
+    pip install "clinic-env[verifiers]" uv
+    vf-eval clinic_env_verifiers -m <model> --client.base-url <url> \
+        --env.doctor.runtime.type subprocess --no-push
+
+(``runtime.type subprocess`` runs the doctor's chat harness here rather than in a Prime
+sandbox; tests/adapters/test_verifiers.py runs this against the stub model server.)
 """
 
 from clinic_env.adapters.verifiers import ConsultationEnv, ConsultationTaskset

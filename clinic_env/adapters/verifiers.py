@@ -1,7 +1,7 @@
 """verifiers v1: the bundled cases as a taskset, the simulated patient as the env's user.
 
-A verifiers taskset id is a top-level module name, so this module is what a package named
-for the taskset re-exports (the taskset id ``clinic_env_verifiers``; see docs/rl.md).
+A verifiers taskset id is a top-level module name, so the ``clinic_env_verifiers`` package
+re-exports this module: the taskset id is ``clinic_env_verifiers`` (see docs/rl.md).
 Exported via ``__all__``: the :class:`ConsultationTaskset` (one task per case; the task data
 holds the case id and seed, never the diagnosis) and the :class:`ConsultationEnv`, whose
 ``run`` loop plays the consultation: the env opens with the case's opening, each reply of
