@@ -43,11 +43,9 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the extra
     raise ImportError('the verl adapter needs verl: pip install "clinic-env[verl]"') from exc
 
-from clinic_env.datasets import load_cases
+from clinic_env.datasets import find_case
 from clinic_env.envs.episode import EpisodeRewards
-from clinic_env.errors import UnknownNameError
 from clinic_env.evaluators.rewards import END_PREFIX, load_reward_spec
-from clinic_env.schema.case import Case
 from clinic_env.session import Session, create_session
 
 AGENT_NAME = "clinic_env"
@@ -60,14 +58,6 @@ def episode_row(row: Mapping[str, Any]) -> tuple[str, int, str | None]:
     if not merged.get("case_id"):
         raise KeyError("a clinic_env row needs a case_id (top level or under extra_info)")
     return str(merged["case_id"]), int(merged.get("seed") or 0), merged.get("persona")
-
-
-def find_case(dataset: str, case_id: str) -> Case:
-    """One case of a dataset (loaded datasets are cached, so this is cheap per rollout)."""
-    for case in load_cases(dataset):
-        if case.id == case_id:
-            return case
-    raise UnknownNameError(f"no case {case_id!r} in dataset {dataset!r}")
 
 
 @register(AGENT_NAME)

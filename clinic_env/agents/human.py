@@ -43,6 +43,17 @@ class HumanDoctor:
             return "END"
 
 
+def patient_notes(view: PatientView) -> str:
+    """What a person playing the patient needs: who they are and what they know."""
+    who = f"a {view.demographics.description}"
+    if view.informant == "caregiver":
+        who = f"the {view.caregiver} of {who}"
+    lines = [f"You are {who}. Answer the doctor from these notes only:"]
+    lines += [f"  - {fact.says or fact.text}" for fact in view.facts]
+    lines.append(f'You start with: "{view.opening_statement}"')
+    return "\n".join(lines)
+
+
 class HumanPatient:
     """You are the patient: you see each question and type your answer."""
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from clinic_env.datasets import load_cases
-from clinic_env.errors import UnknownNameError
+from clinic_env.datasets import find_case, load_cases
 from clinic_env.text import contains_phrase
 
 
@@ -33,11 +32,8 @@ def list_cases(args: argparse.Namespace) -> int:
 
 
 def show_case(args: argparse.Namespace) -> int:
-    for case in load_cases(args.dataset):
-        if case.id == args.case_id:
-            print(case.model_dump_json(indent=2))
-            return 0
-    raise UnknownNameError(f"no case {args.case_id!r} in dataset {args.dataset!r}")
+    print(find_case(args.dataset, args.case_id).model_dump_json(indent=2))
+    return 0
 
 
 def validate_cases(args: argparse.Namespace) -> int:

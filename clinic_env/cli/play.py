@@ -13,13 +13,11 @@ import random
 from pathlib import Path
 
 from clinic_env import agents as _agents  # noqa: F401 - registers the built-in agents
-from clinic_env.agents.human import HumanDoctor, HumanPatient
+from clinic_env.agents.human import HumanDoctor, HumanPatient, patient_notes
 from clinic_env.cli.options import add_role_options, make_client, resolve_roles
-from clinic_env.datasets import load_cases
-from clinic_env.errors import UnknownNameError
+from clinic_env.datasets import find_case, load_cases
 from clinic_env.roles import RoleContext
 from clinic_env.runner.store import TranscriptWriter
-from clinic_env.schema.case import Case
 from clinic_env.session import create_doctor, create_session, run_consultation
 
 
@@ -36,30 +34,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(handler=play)
 
 
-def pick_case(cases: tuple[Case, ...], case_id: str | None, seed: int) -> Case:
-    if case_id is None:
-        return random.Random(seed).choice(cases)
-    for case in cases:
-        if case.id == case_id:
-            return case
-    raise UnknownNameError(f"no case {case_id!r} in this dataset")
-
-
-def patient_notes(case: Case) -> str:
-    """What a human playing the patient needs: who they are and what they know."""
-    view = case.patient_view()
-    who = view.demographics.description
-    if view.informant == "caregiver":
-        who = f"the {view.caregiver} of a {who}"
-    lines = [f"You are {who}. Answer the doctor from these notes only:"]
-    lines += [f"  - {fact.says or fact.text}" for fact in view.facts]
-    lines.append(f'You start with: "{view.opening_statement}"')
-    return "\n".join(lines)
-
-
 def play(args: argparse.Namespace) -> int:
     roles = resolve_roles(args)
-    case = pick_case(load_cases(args.dataset), args.case, args.seed)
+    if args.case is None:
+        case = random.Random(args.seed).choice(load_cases(args.dataset))
+    else:
+        case = find_case(args.dataset, args.case)
     context = RoleContext(case, args.seed, client=make_client(args))
     human_doctor = args.role == "doctor"
     session = create_session(
@@ -80,7 +60,7 @@ def play(args: argparse.Namespace) -> int:
         session.patient = HumanPatient(case.patient_view())
         session.agent_names["patient"] = "human"
         session.offline = False
-        print(patient_notes(case), "\n")
+        print(patient_notes(case.patient_view()), "\n")
         doctor = create_doctor(roles.doctor, session, context)
     transcript = asyncio.run(run_consultation(session, doctor))
     if transcript.turns:

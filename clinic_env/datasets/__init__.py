@@ -10,7 +10,7 @@ from clinic_env.datasets.audit import audit_dataset, audit_report
 from clinic_env.datasets.defects import DatasetWarning, Defect, LoadedDataset
 from clinic_env.datasets.download import cache_dir, cached_path, fetch, is_cached
 from clinic_env.datasets.leaks import find_leaks, redact
-from clinic_env.datasets.loading import load_cases, load_dataset
+from clinic_env.datasets.loading import at_hand, find_case, load_cases, load_dataset
 from clinic_env.datasets.native import load_case_file, load_case_folder
 from clinic_env.datasets.registry import DatasetSpec, dataset_names, dataset_registry, dataset_spec
 
@@ -19,6 +19,7 @@ __all__ = [
     "DatasetWarning",
     "Defect",
     "LoadedDataset",
+    "at_hand",
     "audit_dataset",
     "audit_report",
     "cache_dir",
@@ -27,6 +28,7 @@ __all__ = [
     "dataset_registry",
     "dataset_spec",
     "fetch",
+    "find_case",
     "find_leaks",
     "is_cached",
     "load_case_file",

@@ -16,7 +16,7 @@ from pathlib import Path
 from clinic_env.content import content_path
 from clinic_env.datasets.convert import CONVERTERS, convert_records, read_records
 from clinic_env.datasets.defects import Defect, LoadedDataset, warn_defects
-from clinic_env.datasets.download import fetch, sha256_of
+from clinic_env.datasets.download import fetch, is_cached, sha256_of
 from clinic_env.datasets.leaks import find_leaks, redact
 from clinic_env.datasets.native import load_case_file, load_case_folder, load_jsonl_cases
 from clinic_env.datasets.registry import FORMATS, dataset_names, dataset_spec
@@ -49,6 +49,22 @@ def load_cases(
         _WARNED.add(key)
         warn_defects(loaded, str(dataset))
     return loaded.cases
+
+
+def at_hand(dataset: str | Path) -> bool:
+    """Whether a dataset can be read now, without a download."""
+    if isinstance(dataset, str) and dataset in dataset_names():
+        spec = dataset_spec(dataset)
+        return spec.entry.bundled is not None or is_cached(spec)
+    return Path(dataset).exists()
+
+
+def find_case(dataset: str | Path, case_id: str) -> Case:
+    """One case of a dataset by id (loaded datasets are cached, so this is cheap per call)."""
+    for case in load_cases(dataset):
+        if case.id == case_id:
+            return case
+    raise UnknownNameError(f"no case {case_id!r} in dataset {str(dataset)!r}")
 
 
 def load_dataset(
