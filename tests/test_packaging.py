@@ -47,6 +47,9 @@ def test_wheel_ships_content_and_runs_from_site_packages(tmp_path: Path):
         "clinic_env/_content/cases/starter/resp-001.yaml",
         "clinic_env/_content/evaluators/rewards/default.yaml",
         "clinic_env/_content/agents/prompts/protocol.yaml",
+        "clinic_env/web/static/index.html",
+        "clinic_env/web/static/app.js",
+        "clinic_env_verifiers/__init__.py",
     ):
         assert required in names, required
     target = tmp_path / "site"

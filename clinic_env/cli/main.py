@@ -15,6 +15,7 @@ from clinic_env.cli import play as play_command
 from clinic_env.cli import report as report_command
 from clinic_env.cli import run as run_command
 from clinic_env.cli import serve as serve_command
+from clinic_env.cli import web as web_command
 from clinic_env.errors import ClinicEnvError, UserError
 
 
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         personas_command,
         judge_command,
         serve_command,
+        web_command,
     ):
         module.add_parser(commands)
     return parser

@@ -1,0 +1,174 @@
+"""The page's server: a JSON API over the play room and the run catalogue, and the page.
+
+The page itself is three static files (no build step); every dynamic text reaches it as
+JSON and is put in the document as text, never as markup, and the content security policy
+forbids inline scripts, so nothing in a transcript or a case can run in the browser.
+Model configs stay on the server: the page sees only the labels of the offered agents.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from clinic_env.errors import ClinicEnvError, UnknownNameError, UserError
+from clinic_env.llm.client import ModelClient
+from clinic_env.web.play import PlayRequest, PlayRoom, RoleChoices
+
+try:
+    from fastapi import FastAPI, Query, Request
+    from fastapi.responses import FileResponse, JSONResponse, Response
+    from fastapi.staticfiles import StaticFiles
+    from pydantic import BaseModel
+except ImportError as exc:  # pragma: no cover - depends on the extra
+    raise ImportError('the web page needs FastAPI: pip install "clinic-env[web]"') from exc
+
+from clinic_env.web.catalogue import offered_datasets, play_options
+from clinic_env.web.detail import consultation_detail
+from clinic_env.web.runs import RunCatalog
+
+STATIC = files("clinic_env.web") / "static"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+INDEX_WAIT_S = 0.5
+"""How long a request waits for a run's indexing before answering with the rows so far."""
+IMAGE_BYTES_MAX = 20 * 2**20
+IMAGE_FETCH_TIMEOUT_S = 20
+
+
+@dataclass
+class WebSettings:
+    """What ``clinic-env web`` serves: where runs are, where plays go, who may play."""
+
+    runs: Path = Path("runs")
+    play_out: Path = Path("runs/web-play")
+    choices: RoleChoices = field(
+        default_factory=lambda: {
+            "patient": {"offline": "offline"},
+            "measurement": {"offline": "offline"},
+            "doctor": {"systematic": "systematic", "random": "random"},
+        }
+    )
+    datasets: tuple[str, ...] = ()
+    """Local dataset paths offered besides the registered ones at hand."""
+    client: ModelClient | None = None
+
+
+class Message(BaseModel):
+    text: str
+
+
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    settings = settings or WebSettings()
+    room = PlayRoom(
+        settings.play_out,
+        settings.choices,
+        lambda: offered_datasets(settings.datasets),
+        client=settings.client,
+    )
+    catalogue = RunCatalog(settings.runs)
+    app = FastAPI(title="clinic-env", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    @app.exception_handler(ClinicEnvError)
+    async def clinic_env_error(request: Request, exc: ClinicEnvError) -> JSONResponse:
+        status = 404 if isinstance(exc, UnknownNameError) else 400
+        status = status if isinstance(exc, UserError) else 500
+        return JSONResponse({"error": str(exc)}, status_code=status)
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(str(STATIC / "index.html"))
+
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/api/options")
+    def options() -> dict[str, Any]:
+        return play_options(settings.choices, settings.datasets)
+
+    @app.get("/api/cases")
+    def cases(dataset: str = "starter") -> list[dict[str, str]]:
+        return [{"id": c.id, "patient": c.demographics.description} for c in room.cases(dataset)]
+
+    @app.post("/api/play")
+    async def start(request: PlayRequest) -> dict[str, Any]:
+        return await room.start(request)
+
+    @app.post("/api/play/{play_id}/message")
+    async def message(play_id: str, body: Message) -> dict[str, Any]:
+        return await room.say(play_id, body.text)
+
+    @app.get("/api/play/{play_id}/next")
+    async def next_question(play_id: str) -> dict[str, Any]:
+        return await room.poll(play_id)
+
+    @app.get("/api/play/{play_id}/result")
+    def result(play_id: str) -> dict[str, Any]:
+        return room.get(play_id).result()
+
+    @app.get("/api/play/{play_id}/images/{number}")
+    def image(play_id: str, number: int) -> Response:
+        location = room.image(play_id, number).location
+        if location.startswith(("http://", "https://")):
+            with urllib.request.urlopen(location, timeout=IMAGE_FETCH_TIMEOUT_S) as reply:
+                body = reply.read(IMAGE_BYTES_MAX + 1)
+                kind = reply.headers.get_content_type()
+            if len(body) > IMAGE_BYTES_MAX or not kind.startswith("image/"):
+                raise UserError(f"image {number} is not an image of at most 20 MiB")
+            return Response(body, media_type=kind)
+        if not Path(location).is_file():
+            raise UnknownNameError(f"image {number} is not on this machine")
+        return FileResponse(location)
+
+    @app.get("/api/runs")
+    def runs() -> list[dict[str, Any]]:
+        return [run.describe() for run in catalogue.folders()]
+
+    @app.get("/api/runs/facets")
+    def facets(run: str) -> dict[str, Any]:
+        index = catalogue.index(run)
+        return {
+            "facets": index.facet_counts(INDEX_WAIT_S),
+            "problems": index.problems[:20],
+            "indexing": index.progress(),
+        }
+
+    @app.get("/api/runs/rows")
+    def rows(
+        request: Request,
+        run: str,
+        offset: int = Query(0, ge=0),
+        limit: int = Query(50, ge=1, le=500),
+    ) -> dict[str, Any]:
+        paging = {"run", "offset", "limit"}
+        filters = {k: v for k, v in request.query_params.items() if k not in paging}
+        return catalogue.index(run).page(filters, offset, limit, INDEX_WAIT_S)
+
+    @app.get("/api/runs/consultation")
+    def consultation(run: str, index: int) -> dict[str, Any]:
+        return consultation_detail(catalogue.index(run).record(index), index)
+
+    @app.get("/api/runs/report")
+    def report(run: str) -> dict[str, Any]:
+        return {"images": catalogue.report_images(run)}
+
+    @app.get("/api/runs/report/image")
+    def report_image(run: str, name: str) -> FileResponse:
+        return FileResponse(catalogue.report_image(run, name), media_type="image/png")
+
+    return app

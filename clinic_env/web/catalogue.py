@@ -1,0 +1,35 @@
+"""What the play form offers: datasets at hand, personas, biases, agents, exams and tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clinic_env.agents.knowledge import exam_catalog, test_catalog
+from clinic_env.agents.personas import biases, personas
+from clinic_env.datasets import at_hand, dataset_names
+from clinic_env.web.play import RoleChoices
+
+
+def offered_datasets(local_datasets: tuple[str, ...]) -> list[str]:
+    """The registered datasets that need no download, and the local ones named at start."""
+    return [name for name in (*dataset_names(), *local_datasets) if at_hand(name)]
+
+
+def play_options(choices: RoleChoices, local_datasets: tuple[str, ...]) -> dict[str, Any]:
+    """Only labels leave the server: a model's config (and any key it names) stays here."""
+    return {
+        "datasets": offered_datasets(local_datasets),
+        "personas": [
+            {"id": p.id, "name": p.name, "summary": p.summary} for p in personas().values()
+        ],
+        "biases": [
+            {"id": b.id, "kind": b.kind, "applies_to": list(b.applies_to), "summary": b.summary}
+            for b in biases().values()
+        ],
+        "choices": {role: list(labels) for role, labels in choices.items()},
+        "exams": [system.name for system in exam_catalog().systems],
+        "tests": [
+            {"name": t.name, "kind": t.kind, "cost_usd": t.cost_usd, "hours": t.turnaround_hours}
+            for t in test_catalog().values()
+        ],
+    }

@@ -1,0 +1,414 @@
+"""Consultations played from the page: a person as the doctor, or as the patient.
+
+Each play holds a :class:`~clinic_env.session.Session` in the server's event loop. As the
+doctor, every message is one ``session.step``; as the patient, a scripted or model doctor
+runs the consultation in a task and waits on the person's answer through a
+:class:`PatientChannel`. Nothing derived from the ground truth leaves the server before the
+consultation ends: observations pass the session's leak guard, the patient's notes and the
+doctor's questions shown to a person playing the patient pass it too, images are relayed by
+number (their names can give the answer away), and only :meth:`Play.result` names the
+diagnosis. Every finished consultation is appended to the play folder's transcripts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from clinic_env.agents.human import HumanPatient, patient_notes
+from clinic_env.datasets import find_case, load_cases
+from clinic_env.errors import UnknownNameError, UserError
+from clinic_env.evaluators.scoring import diagnosis_rank
+from clinic_env.llm.client import ModelClient
+from clinic_env.roles import RoleContext, RoleSpec
+from clinic_env.runner.store import TranscriptWriter
+from clinic_env.schema.case import Case, CaseImage
+from clinic_env.schema.transcript import Transcript, Turn
+from clinic_env.session import Session, create_doctor, create_session, run_consultation
+
+SEED_RANGE = 2**31
+ANSWER_WAIT_S = 25.0
+"""How long one request waits for a model doctor's next question before the page polls."""
+
+
+class PlayRequest(BaseModel):
+    """What the page's set-up form sends; role agents are labels from the offered choices."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["doctor", "patient"] = "doctor"
+    dataset: str = "starter"
+    case_id: str | None = None
+    persona: str | None = None
+    biases: tuple[str, ...] = ()
+    patient: str = "offline"
+    measurement: str = "offline"
+    doctor: str = "systematic"
+    seed: int | None = Field(default=None, ge=0, lt=SEED_RANGE)
+    max_turns: int = Field(default=20, ge=1, le=100)
+
+
+RoleChoices = Mapping[str, Mapping[str, RoleSpec]]
+"""role -> label shown on the page -> the agent name or model config behind it."""
+
+
+def choose(choices: RoleChoices, role: str, label: str) -> RoleSpec:
+    offered = choices.get(role, {})
+    if label not in offered:
+        raise UserError(f"{role}: {label!r} is not offered (choose one of {', '.join(offered)})")
+    return offered[label]
+
+
+class PatientChannel:
+    """Where a doctor's question waits for the person playing the patient to answer."""
+
+    def __init__(self) -> None:
+        self.question: str | None = None
+        self._answer: asyncio.Future[str] | None = None
+        self.changed = asyncio.Event()
+
+    @property
+    def waiting(self) -> bool:
+        return self._answer is not None and not self._answer.done()
+
+    def show(self, text: str) -> None:
+        self.question = text.removeprefix("Doctor: ")
+
+    async def ask(self, prompt: str) -> str:
+        self._answer = asyncio.get_running_loop().create_future()
+        self.changed.set()
+        return await self._answer
+
+    def answer(self, text: str) -> None:
+        if self._answer is None or self._answer.done():
+            raise UserError("the doctor has not asked anything yet; wait for the question")
+        self._answer.set_result(text)
+        self.question = None
+
+
+def image_payload(play_id: str, images: tuple[CaseImage, ...]) -> list[dict[str, str]]:
+    """Images by number only: a file name or URL may name the diagnosis."""
+    return [
+        {"kind": image.kind, "src": f"/api/play/{play_id}/images/{number}"}
+        for number, image in enumerate(images)
+    ]
+
+
+def turn_payload(turn: Turn) -> dict[str, Any]:
+    """A turn as the person playing the doctor sees it (they know what they typed)."""
+    return {
+        "index": turn.index,
+        "action": turn.action.kind.value if turn.action is not None else None,
+        "responder": turn.responder,
+        "observation": turn.observation,
+        "error": turn.error,
+        "cost_usd": turn.cost_usd,
+        "turnaround_hours": turn.turnaround_hours,
+        "new_facts": len(turn.facts_revealed),
+    }
+
+
+def feedback(case: Case, transcript: Transcript, rank: int | None, doctor: str) -> list[str]:
+    """A few plain sentences on how the consultation went; ``doctor`` is "you" when the
+    person played the doctor, else how to name the doctor that interviewed them."""
+    truth = case.ground_truth.diagnosis
+    whose = "your" if doctor == "you" else f"{doctor}'s"
+    lines = []
+    if not transcript.differential:
+        lines.append(f"No diagnosis was given; the answer was {truth}.")
+    elif rank == 1:
+        lines.append(f"{whose.capitalize()} leading diagnosis matched the answer, {truth}.")
+    elif rank is not None:
+        lines.append(f"The answer, {truth}, was number {rank} on {whose} list.")
+    else:
+        lines.append(f"The answer, {truth}, was not on {whose} list.")
+    revealed = {i for turn in transcript.turns for i in turn.facts_revealed}
+    share = len(revealed) / len(case.facts) if case.facts else 0.0
+    lines.append(
+        f"{doctor.capitalize()} drew out {len(revealed)} of {len(case.facts)} history facts "
+        f"({share:.0%})."
+    )
+    tests = [t for t in transcript.turns if t.action and t.action.kind.value == "order_test"]
+    if tests:
+        cost = sum(t.cost_usd for t in tests)
+        slowest = max(t.turnaround_hours for t in tests)
+        lines.append(
+            f"{doctor.capitalize()} ordered {len(tests)} test(s) costing ${cost:,.0f}; "
+            f"the slowest result takes {slowest:g} h."
+        )
+    missed = [d.diagnosis for d in case.ground_truth.differentials if d.must_not_miss]
+    if missed:
+        lines.append("Must-not-miss diagnoses to rule out here: " + ", ".join(missed) + ".")
+    return lines
+
+
+@dataclass
+class Play:
+    """One consultation being played, and who plays what."""
+
+    id: str
+    role: str
+    case: Case
+    session: Session
+    out: Path
+    channel: PatientChannel | None = None
+    task: asyncio.Task[Transcript] | None = None
+    touched: float = field(default_factory=time.monotonic)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    shown: int = 0
+    """Turns already sent to a person playing the patient."""
+    images_shown: bool = False
+    _result: dict[str, Any] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.session.done and (self.task is None or self.task.done())
+
+    def scrub(self, text: str) -> str:
+        return self.session.guard.scrub(text)[0]
+
+    def start_payload(self) -> dict[str, Any]:
+        session = self.session
+        payload: dict[str, Any] = {
+            "id": self.id,
+            "role": self.role,
+            "case_id": self.case.id,
+            "persona": session.persona.id,
+            "max_turns": session.limits.max_turns,
+            "turns_left": session.consultation.turns_left,
+        }
+        if self.role == "doctor":
+            view = session.doctor_view
+            payload |= {
+                "opening": session.opening,
+                "patient": view.demographics.description,
+                "has_images": view.has_images,
+                "images": image_payload(self.id, session.observation_for_doctor("").images),
+            }
+        else:
+            payload["notes"] = self.scrub(patient_notes(self.case.patient_view()))
+        return payload
+
+    async def say_as_doctor(self, text: str) -> dict[str, Any]:
+        session = self.session
+        step = await session.step(text)
+        turn = session.turns()[-1]
+        images = session.observation_for_doctor(step.observation).images
+        self.images_shown = self.images_shown or bool(images)
+        payload = {
+            "turn": turn_payload(turn),
+            "turns_left": session.consultation.turns_left,
+            "total_cost_usd": session.total_cost,
+            "images": image_payload(self.id, images),
+            "done": session.done,
+        }
+        if session.done:
+            payload["result"] = self.result()
+        return payload
+
+    async def answer_as_patient(self, text: str | None, wait_s: float) -> dict[str, Any]:
+        assert self.channel is not None and self.task is not None
+        if text is not None:
+            self.channel.answer(text)
+        await self._until_question(wait_s)
+        turns = self.transcript().turns if self.task.done() else self.session.turns()
+        new, self.shown = turns[self.shown :], len(turns)
+        waiting = self.channel.waiting
+        payload: dict[str, Any] = {
+            "turns": [
+                {
+                    "index": t.index,
+                    "doctor_message": self.scrub(t.doctor_message),
+                    "responder": t.responder,
+                    "observation": self.scrub(t.observation),
+                }
+                for t in new
+            ],
+            "question": self.scrub(self.channel.question or "") if waiting else None,
+            "waiting_for": "you" if waiting else (None if self.done else "doctor"),
+            "turns_left": self.session.consultation.turns_left,
+            "done": self.done,
+        }
+        if self.done:
+            payload["result"] = self.result()
+        return payload
+
+    async def _until_question(self, wait_s: float) -> None:
+        """Wait until the doctor asks the person something, the consultation ends, or time."""
+        assert self.channel is not None and self.task is not None
+        deadline = time.monotonic() + wait_s
+        while not (self.channel.waiting or self.task.done()):
+            self.channel.changed.clear()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            changed = asyncio.ensure_future(self.channel.changed.wait())
+            await asyncio.wait({self.task, changed}, timeout=left, return_when="FIRST_COMPLETED")
+            changed.cancel()
+
+    def transcript(self) -> Transcript:
+        if self.task is not None:
+            return self.task.result()
+        return self.session.transcript()
+
+    def result(self) -> dict[str, Any]:
+        """The end of a consultation: the answer, the scores and feedback. Saved once."""
+        if not self.done:
+            raise UserError("the consultation has not ended yet; the result comes at the end")
+        if self._result is not None:
+            return self._result
+        transcript = self.transcript()
+        doctor = "you" if self.role == "doctor" else f"the {transcript.agents['doctor']} doctor"
+        with TranscriptWriter(self.out) as writer:
+            writer.write(transcript)
+        case = self.case
+        rank = None
+        if transcript.differential:
+            found = diagnosis_rank(case, transcript.differential, self.session.matcher)
+            rank = found if isinstance(found, int) else None
+        revealed = {i for turn in transcript.turns for i in turn.facts_revealed}
+        components: dict[str, float] = defaultdict(float)
+        for turn in transcript.turns:
+            for name, value in turn.reward_breakdown.items():
+                components[name] += value
+        last = transcript.turns[-1] if transcript.turns else None
+        self._result = {
+            "outcome": transcript.outcome,
+            "error": transcript.error,
+            "validity": transcript.validity,
+            "closing": last.observation if last is not None else "",
+            "final_message": last.doctor_message if last is not None else "",
+            "differential": list(transcript.differential),
+            "diagnosis": case.ground_truth.diagnosis,
+            "aliases": list(case.ground_truth.aliases),
+            "rank": rank,
+            "scores": [c.model_dump() for c in transcript.score.components],
+            "reward": sum(turn.reward for turn in transcript.turns),
+            "reward_components": dict(sorted(components.items())),
+            "elicited": [f.text for i, f in enumerate(case.facts) if i in revealed],
+            "missed": [f.text for i, f in enumerate(case.facts) if i not in revealed],
+            "feedback": feedback(case, transcript, rank, doctor),
+            "saved_to": str(self.out / writer.path.name),
+        }
+        return self._result
+
+
+class PlayRoom:
+    """The consultations being played on this server, forgotten when idle too long."""
+
+    def __init__(
+        self,
+        out: Path,
+        choices: RoleChoices,
+        datasets: Callable[[], list[str]],
+        *,
+        client: ModelClient | None = None,
+        max_open: int = 200,
+        idle_s: float = 4 * 3600,
+    ) -> None:
+        self.out = out
+        self.choices = choices
+        self.datasets = datasets
+        self.client = client
+        self.max_open = max_open
+        self.idle_s = idle_s
+        self.plays: dict[str, Play] = {}
+
+    def get(self, play_id: str) -> Play:
+        play = self.plays.get(play_id)
+        if play is None:
+            raise UnknownNameError(f"no consultation {play_id!r} is being played (it may expire)")
+        play.touched = time.monotonic()
+        return play
+
+    def _forget_idle(self) -> None:
+        now = time.monotonic()
+        for play_id, play in list(self.plays.items()):
+            if now - play.touched > self.idle_s:
+                if play.task is not None:
+                    play.task.cancel()
+                del self.plays[play_id]
+
+    def cases(self, dataset: str) -> tuple[Case, ...]:
+        """The cases of an offered dataset: the page cannot make the server read other paths."""
+        offered = self.datasets()
+        if dataset not in offered:
+            choose_from = ", ".join(offered)
+            raise UserError(f"dataset: {dataset!r} is not offered (choose one of {choose_from})")
+        return load_cases(dataset)
+
+    async def start(self, request: PlayRequest) -> dict[str, Any]:
+        self._forget_idle()
+        if len(self.plays) >= self.max_open:
+            raise UserError(f"{self.max_open} consultations are open already; finish one first")
+        seed = request.seed if request.seed is not None else secrets.randbelow(SEED_RANGE)
+        cases = self.cases(request.dataset)
+        if request.case_id:
+            case = find_case(request.dataset, request.case_id)
+        else:
+            case = random.Random(seed).choice(cases)
+        context = RoleContext(case, seed, client=self.client)
+        human_doctor = request.role == "doctor"
+        doctor_spec = "human" if human_doctor else choose(self.choices, "doctor", request.doctor)
+        session = create_session(
+            case,
+            dataset=request.dataset,
+            persona=request.persona,
+            biases=request.biases,
+            patient=choose(self.choices, "patient", request.patient) if human_doctor else "offline",
+            measurement=choose(self.choices, "measurement", request.measurement),
+            max_turns=request.max_turns,
+            seed=seed,
+            doctor=doctor_spec,
+            context=context,
+        )
+        play = Play(secrets.token_urlsafe(16), request.role, case, session, self.out)
+        if not human_doctor:
+            play.channel = PatientChannel()
+            session.patient = HumanPatient(
+                case.patient_view(), ask=play.channel.ask, show=play.channel.show
+            )
+            session.agent_names["patient"] = "human"
+            session.offline = False
+            doctor = create_doctor(doctor_spec, session, context)
+            play.task = asyncio.create_task(run_consultation(session, doctor))
+        self.plays[play.id] = play
+        payload = play.start_payload()
+        if not human_doctor:
+            payload |= await play.answer_as_patient(None, ANSWER_WAIT_S)
+        return payload
+
+    async def say(self, play_id: str, text: str) -> dict[str, Any]:
+        play = self.get(play_id)
+        if not text.strip():
+            raise UserError("message: empty; type a question, a command, or a diagnosis")
+        async with play.lock:
+            if play.done:
+                raise UserError("this consultation is over; start a new one")
+            if play.role == "doctor":
+                return await play.say_as_doctor(text)
+            return await play.answer_as_patient(text, ANSWER_WAIT_S)
+
+    async def poll(self, play_id: str) -> dict[str, Any]:
+        """For a person playing the patient: the doctor's next question, once it comes."""
+        play = self.get(play_id)
+        if play.role != "patient":
+            raise UserError("only a consultation played as the patient waits on its doctor")
+        async with play.lock:
+            return await play.answer_as_patient(None, ANSWER_WAIT_S)
+
+    def image(self, play_id: str, number: int) -> CaseImage:
+        play = self.get(play_id)
+        shown = play.session.case.images if play.images_shown else ()
+        if not 0 <= number < len(shown):
+            raise UnknownNameError(f"consultation {play_id!r} has no image {number}")
+        return shown[number]
