@@ -108,7 +108,11 @@ class OfflineMeasurement:
     def _images(self) -> MeasurementResult:
         if not self.view.images:
             return MeasurementResult(self.texts.images_none, found=False)
-        listing = "; ".join(f"{image.kind}: {image.location}" for image in self.view.images)
+        # By kind and number only: a file name or URL can name the diagnosis, and the images
+        # themselves reach the doctor with the observation.
+        listing = "; ".join(
+            f"image {number} ({image.kind})" for number, image in enumerate(self.view.images, 1)
+        )
         text = self.texts.images_available.format(count=len(self.view.images), listing=listing)
         return MeasurementResult(text)
 

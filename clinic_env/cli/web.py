@@ -18,6 +18,8 @@ from clinic_env.cli.options import RoleChoice, add_role_options, make_client, re
 from clinic_env.errors import ConfigError
 from clinic_env.roles import RoleSpec, role_label
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+"""The names a loopback-bound page answers to (a DNS-rebinding page sends another)."""
 SCRIPTED_DOCTORS_NOT_OFFERED = {"replay", "human"}
 """Doctors the page cannot offer: one needs a transcript, the other is the person."""
 
@@ -56,6 +58,12 @@ def offered(roles: RoleChoice) -> dict[str, dict[str, RoleSpec]]:
         "measurement": {"offline": "offline"},
         "doctor": {name: name for name in scripted},
     }
+    doctor = roles.doctor
+    if isinstance(doctor, str) and doctor in DOCTORS and doctor not in choices["doctor"]:
+        raise ConfigError(
+            f"--doctor {doctor}: the page cannot offer it "
+            f"(offered: {', '.join(choices['doctor'])}, or a model id)"
+        )
     for role, spec in (
         ("patient", roles.patient),
         ("measurement", roles.measurement),
@@ -88,6 +96,7 @@ def serve_page(args: argparse.Namespace) -> int:
         choices=offered(roles),
         datasets=tuple(args.dataset),
         client=make_client(args),
+        allowed_hosts=LOOPBACK_NAMES if is_loopback(args.host) else (),
     )
     if not is_loopback(args.host):
         print(

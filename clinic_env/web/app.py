@@ -8,7 +8,8 @@ Model configs stay on the server: the page sees only the labels of the offered a
 
 from __future__ import annotations
 
-import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -23,11 +24,13 @@ try:
     from fastapi.responses import FileResponse, JSONResponse, Response
     from fastapi.staticfiles import StaticFiles
     from pydantic import BaseModel
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
 except ImportError as exc:  # pragma: no cover - depends on the extra
     raise ImportError('the web page needs FastAPI: pip install "clinic-env[web]"') from exc
 
 from clinic_env.web.catalogue import offered_datasets, play_options
 from clinic_env.web.detail import consultation_detail
+from clinic_env.web.images import image_bytes
 from clinic_env.web.runs import RunCatalog
 
 STATIC = files("clinic_env.web") / "static"
@@ -42,8 +45,6 @@ SECURITY_HEADERS = {
 }
 INDEX_WAIT_S = 0.5
 """How long a request waits for a run's indexing before answering with the rows so far."""
-IMAGE_BYTES_MAX = 20 * 2**20
-IMAGE_FETCH_TIMEOUT_S = 20
 
 
 @dataclass
@@ -62,6 +63,8 @@ class WebSettings:
     datasets: tuple[str, ...] = ()
     """Local dataset paths offered besides the registered ones at hand."""
     client: ModelClient | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names the page answers to (none: any); ``clinic-env web`` sets loopback's."""
 
 
 class Message(BaseModel):
@@ -77,7 +80,17 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         client=settings.client,
     )
     catalogue = RunCatalog(settings.runs)
-    app = FastAPI(title="clinic-env", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        room.close()
+
+    app = FastAPI(
+        title="clinic-env", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    if settings.allowed_hosts:  # a page on another site cannot rebind its name to this one
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -118,22 +131,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         return await room.poll(play_id)
 
     @app.get("/api/play/{play_id}/result")
-    def result(play_id: str) -> dict[str, Any]:
-        return room.get(play_id).result()
+    async def result(play_id: str) -> dict[str, Any]:
+        return await room.result(play_id)
 
     @app.get("/api/play/{play_id}/images/{number}")
     def image(play_id: str, number: int) -> Response:
-        location = room.image(play_id, number).location
-        if location.startswith(("http://", "https://")):
-            with urllib.request.urlopen(location, timeout=IMAGE_FETCH_TIMEOUT_S) as reply:
-                body = reply.read(IMAGE_BYTES_MAX + 1)
-                kind = reply.headers.get_content_type()
-            if len(body) > IMAGE_BYTES_MAX or not kind.startswith("image/"):
-                raise UserError(f"image {number} is not an image of at most 20 MiB")
-            return Response(body, media_type=kind)
-        if not Path(location).is_file():
-            raise UnknownNameError(f"image {number} is not on this machine")
-        return FileResponse(location)
+        data, kind = image_bytes(room.image(play_id, number).location)
+        return Response(data, media_type=kind)
 
     @app.get("/api/runs")
     def runs() -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from clinic_env.agents.human import HumanPatient, patient_notes
 from clinic_env.datasets import find_case, load_cases
 from clinic_env.errors import UnknownNameError, UserError
 from clinic_env.evaluators.scoring import diagnosis_rank
-from clinic_env.llm.client import ModelClient
+from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.roles import RoleContext, RoleSpec
 from clinic_env.runner.store import TranscriptWriter
 from clinic_env.schema.case import Case, CaseImage
@@ -95,22 +95,24 @@ class PatientChannel:
         self.question = None
 
 
-def image_payload(play_id: str, images: tuple[CaseImage, ...]) -> list[dict[str, str]]:
-    """Images by number only: a file name or URL may name the diagnosis."""
-    return [
-        {"kind": image.kind, "src": f"/api/play/{play_id}/images/{number}"}
-        for number, image in enumerate(images)
-    ]
+def public_error(error: str | None, failure: str | None) -> str | None:
+    """An error as the page may show it. A protocol error (a command not understood) is
+    shown as it is; an agent's failure (``failure``, the session's error) names a server
+    and what it said, so the page gets its kind only and the saved transcript keeps it all."""
+    if not error or error != failure:
+        return error
+    kind = error.split(":", 1)[0]
+    return f"{kind}: an agent failed, so the consultation ended; the saved transcript says why"
 
 
-def turn_payload(turn: Turn) -> dict[str, Any]:
+def turn_payload(turn: Turn, failure: str | None) -> dict[str, Any]:
     """A turn as the person playing the doctor sees it (they know what they typed)."""
     return {
         "index": turn.index,
         "action": turn.action.kind.value if turn.action is not None else None,
         "responder": turn.responder,
         "observation": turn.observation,
-        "error": turn.error,
+        "error": public_error(turn.error, failure),
         "cost_usd": turn.cost_usd,
         "turnaround_hours": turn.turnaround_hours,
         "new_facts": len(turn.facts_revealed),
@@ -167,21 +169,39 @@ class Play:
     shown: int = 0
     """Turns already sent to a person playing the patient."""
     images_shown: bool = False
+    case_chosen: bool = True
+    """Whether the person picked the case; a random one's id is kept until the end."""
     _result: dict[str, Any] | None = None
 
     @property
     def done(self) -> bool:
-        return self.session.done and (self.task is None or self.task.done())
+        return self.task.done() if self.task is not None else self.session.done
 
     def scrub(self, text: str) -> str:
         return self.session.guard.scrub(text)[0]
+
+    def image_payload(self, images: tuple[CaseImage, ...]) -> list[dict[str, str]]:
+        """Images by number only: a file name or URL may name the diagnosis."""
+        return [
+            {"kind": self.scrub(image.kind), "src": f"/api/play/{self.id}/images/{number}"}
+            for number, image in enumerate(images)
+        ]
+
+    def notes(self) -> str:
+        """What the person playing the patient knows, and how the persona and biases act."""
+        session = self.session
+        persona = session.persona
+        lines = [patient_notes(self.case.patient_view()), ""]
+        lines.append(f"Play the patient as {persona.name}: {persona.summary}")
+        lines += session.bias_plan.texts("patient")
+        return self.scrub("\n".join(lines))
 
     def start_payload(self) -> dict[str, Any]:
         session = self.session
         payload: dict[str, Any] = {
             "id": self.id,
             "role": self.role,
-            "case_id": self.case.id,
+            "case_id": self.case.id if self.case_chosen else None,
             "persona": session.persona.id,
             "max_turns": session.limits.max_turns,
             "turns_left": session.consultation.turns_left,
@@ -192,10 +212,10 @@ class Play:
                 "opening": session.opening,
                 "patient": view.demographics.description,
                 "has_images": view.has_images,
-                "images": image_payload(self.id, session.observation_for_doctor("").images),
+                "images": self.image_payload(session.observation_for_doctor("").images),
             }
         else:
-            payload["notes"] = self.scrub(patient_notes(self.case.patient_view()))
+            payload["notes"] = self.notes()
         return payload
 
     async def say_as_doctor(self, text: str) -> dict[str, Any]:
@@ -205,10 +225,10 @@ class Play:
         images = session.observation_for_doctor(step.observation).images
         self.images_shown = self.images_shown or bool(images)
         payload = {
-            "turn": turn_payload(turn),
+            "turn": turn_payload(turn, session.error),
             "turns_left": session.consultation.turns_left,
             "total_cost_usd": session.total_cost,
-            "images": image_payload(self.id, images),
+            "images": self.image_payload(images),
             "done": session.done,
         }
         if session.done:
@@ -256,9 +276,15 @@ class Play:
             changed.cancel()
 
     def transcript(self) -> Transcript:
-        if self.task is not None:
-            return self.task.result()
-        return self.session.transcript()
+        task = self.task
+        if task is not None and not task.cancelled() and task.exception() is None:
+            return task.result()
+        session = self.session
+        if task is not None and not session.done:  # the doctor's loop itself failed
+            failure = "cancelled" if task.cancelled() else repr(task.exception())
+            session.error = f"the consultation stopped: {failure}"
+            session.consultation.finish("error")
+        return session.transcript()
 
     def result(self) -> dict[str, Any]:
         """The end of a consultation: the answer, the scores and feedback. Saved once."""
@@ -282,8 +308,9 @@ class Play:
                 components[name] += value
         last = transcript.turns[-1] if transcript.turns else None
         self._result = {
+            "case_id": case.id,
             "outcome": transcript.outcome,
-            "error": transcript.error,
+            "error": public_error(transcript.error, transcript.error),
             "validity": transcript.validity,
             "closing": last.observation if last is not None else "",
             "final_message": last.doctor_message if last is not None else "",
@@ -324,6 +351,7 @@ class PlayRoom:
         self.plays: dict[str, Play] = {}
 
     def get(self, play_id: str) -> Play:
+        self._forget_idle()
         play = self.plays.get(play_id)
         if play is None:
             raise UnknownNameError(f"no consultation {play_id!r} is being played (it may expire)")
@@ -346,9 +374,16 @@ class PlayRoom:
             raise UserError(f"dataset: {dataset!r} is not offered (choose one of {choose_from})")
         return load_cases(dataset)
 
+    def close(self) -> None:
+        """Stop every doctor still waiting on a person (the server is shutting down)."""
+        for play in self.plays.values():
+            if play.task is not None:
+                play.task.cancel()
+        self.plays.clear()
+
     async def start(self, request: PlayRequest) -> dict[str, Any]:
         self._forget_idle()
-        if len(self.plays) >= self.max_open:
+        if sum(not play.done for play in self.plays.values()) >= self.max_open:
             raise UserError(f"{self.max_open} consultations are open already; finish one first")
         seed = request.seed if request.seed is not None else secrets.randbelow(SEED_RANGE)
         cases = self.cases(request.dataset)
@@ -356,7 +391,7 @@ class PlayRoom:
             case = find_case(request.dataset, request.case_id)
         else:
             case = random.Random(seed).choice(cases)
-        context = RoleContext(case, seed, client=self.client)
+        context = RoleContext(case, seed, client=self.client or default_client())
         human_doctor = request.role == "doctor"
         doctor_spec = "human" if human_doctor else choose(self.choices, "doctor", request.doctor)
         session = create_session(
@@ -372,6 +407,7 @@ class PlayRoom:
             context=context,
         )
         play = Play(secrets.token_urlsafe(16), request.role, case, session, self.out)
+        play.case_chosen = bool(request.case_id)
         if not human_doctor:
             play.channel = PatientChannel()
             session.patient = HumanPatient(
@@ -382,9 +418,15 @@ class PlayRoom:
             doctor = create_doctor(doctor_spec, session, context)
             play.task = asyncio.create_task(run_consultation(session, doctor))
         self.plays[play.id] = play
-        payload = play.start_payload()
-        if not human_doctor:
-            payload |= await play.answer_as_patient(None, ANSWER_WAIT_S)
+        try:
+            payload = play.start_payload()
+            if not human_doctor:
+                payload |= await play.answer_as_patient(None, ANSWER_WAIT_S)
+        except BaseException:
+            self.plays.pop(play.id, None)
+            if play.task is not None:
+                play.task.cancel()
+            raise
         return payload
 
     async def say(self, play_id: str, text: str) -> dict[str, Any]:
@@ -405,6 +447,11 @@ class PlayRoom:
             raise UserError("only a consultation played as the patient waits on its doctor")
         async with play.lock:
             return await play.answer_as_patient(None, ANSWER_WAIT_S)
+
+    async def result(self, play_id: str) -> dict[str, Any]:
+        play = self.get(play_id)
+        async with play.lock:
+            return play.result()
 
     def image(self, play_id: str, number: int) -> CaseImage:
         play = self.get(play_id)

@@ -173,12 +173,14 @@ class RunIndex:
         if not wanted:
             return rows[:count]
         key = (wanted, id(rows), count)
-        selected = self._selections.get(key)
+        with self._lock:
+            selected = self._selections.get(key)
         if selected is None:
             selected = [r for r in rows[:count] if all(getattr(r, n) == v for n, v in wanted)]
-            if len(self._selections) >= SELECTIONS_KEPT:
-                self._selections.pop(next(iter(self._selections)))
-            self._selections[key] = selected
+            with self._lock:
+                while len(self._selections) >= SELECTIONS_KEPT:
+                    self._selections.pop(next(iter(self._selections)))
+                self._selections[key] = selected
         return selected
 
     def page(
@@ -228,20 +230,25 @@ class RunFolder:
     file: Path
 
     def describe(self) -> dict[str, Any]:
-        manifest: dict[str, Any] = {}
-        path = self.folder / MANIFEST
-        if path.exists():
-            try:
-                manifest = json.loads(path.read_text(encoding="utf-8"))
-            except ValueError:
-                manifest = {}
-        experiment = manifest.get("experiment") or {}
+        """Name, kind, experiment and size; a damaged manifest leaves those fields empty."""
+        manifest: Any = {}
+        try:
+            manifest = json.loads((self.folder / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            manifest = {}
+        manifest = manifest if isinstance(manifest, dict) else {}
+        experiment = manifest.get("experiment")
+        experiment = experiment if isinstance(experiment, dict) else {}
+        try:
+            size = self.file.stat().st_size
+        except OSError:
+            size = 0
         return {
             "name": self.name,
             "kind": "batch" if self.file.name == RESULTS else "played",
-            "experiment": experiment.get("name") or "",
-            "created": manifest.get("created") or "",
-            "bytes": self.file.stat().st_size,
+            "experiment": str(experiment.get("name") or ""),
+            "created": str(manifest.get("created") or ""),
+            "bytes": size,
             "has_report": (self.folder / "report").is_dir(),
         }
 
@@ -273,7 +280,10 @@ class RunCatalog:
 
     def folder(self, name: str) -> RunFolder:
         """The run folder of that name, which must lie inside the root."""
-        folder = (self.root / name).resolve()
+        try:
+            folder = (self.root / name).resolve()
+        except (OSError, ValueError):  # a NUL byte, a loop of links
+            raise UnknownNameError(f"no run {name!r} under {self.root}") from None
         if not folder.is_relative_to(self.root):
             raise UnknownNameError(f"no run {name!r} under {self.root}")
         for file in RUN_FILES:

@@ -51,3 +51,15 @@ def test_full_exam_and_unlisted_system(room):
 def test_images_when_there_are_none(room):
     result = room.lookup(Action(kind=ActionKind.REQUEST_IMAGES))
     assert not result.found
+
+
+def test_images_are_listed_by_kind_and_number_never_by_file_name():
+    images = [
+        {"location": "/data/podagra-first-toe.png", "kind": "photograph"},
+        {"location": "https://example.org/cases/gouty-knee.jpg", "kind": "xray"},
+    ]
+    room = OfflineMeasurement(minimal_case(images=images).measurement_view(), random.Random(0))
+    result = room.lookup(Action(kind=ActionKind.REQUEST_IMAGES))
+    assert result.found
+    assert "image 1 (photograph); image 2 (xray)" in result.text
+    assert "podagra" not in result.text and "gouty" not in result.text

@@ -51,3 +51,8 @@ def test_binding_off_loopback_warns(host: str, warned: bool, tmp_path: Path, mon
     printed = capsys.readouterr()
     assert f"http://{host}:8123/" in printed.out
     assert ("warning: serving on" in printed.err) is warned
+
+
+def test_a_doctor_the_page_cannot_offer_is_refused_at_start(tmp_path: Path, capsys):
+    assert main(["web", "--runs", str(tmp_path), "--doctor", "oracle"]) == 2
+    assert "--doctor oracle: the page cannot offer it" in capsys.readouterr().err

@@ -3,6 +3,7 @@ answer never reaches the browser before the end, and that no model key ever does
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,8 +143,10 @@ def test_a_person_plays_the_patient_for_a_scripted_doctor(client, tmp_path: Path
 def test_bad_requests_name_the_field_at_fault(client):
     unknown = client.post("/api/play", json={"patient": "openai/gpt-4o"})
     assert unknown.status_code == 400 and unknown.json()["error"].startswith("patient:")
-    assert client.post("/api/play", json={"persona": "grumpy"}).status_code == 404
-    assert client.post("/api/play", json={"case_id": "nope-404"}).status_code == 404
+    persona = client.post("/api/play", json={"persona": "grumpy"})
+    assert persona.status_code == 404 and "unknown persona 'grumpy'" in persona.json()["error"]
+    case = client.post("/api/play", json={"case_id": "nope-404"})
+    assert case.status_code == 404 and "no case 'nope-404'" in case.json()["error"]
     extra = client.post("/api/play", json={"colour": "red"})
     assert extra.status_code == 422 and "colour" in extra.text
     play = client.post("/api/play", json={"seed": 2}).json()
@@ -180,29 +183,85 @@ def test_the_page_sends_model_labels_never_their_keys(tmp_path: Path, monkeypatc
             )
 
 
+@pytest.mark.filterwarnings("ignore::clinic_env.datasets.DatasetWarning")  # the kind names it
 def test_images_are_relayed_by_number_only_after_they_are_asked_for(tmp_path: Path):
-    picture = tmp_path / "gout-left-knee.png"
+    picture = tmp_path / "podagra-left-toe-GOUTY.png"  # a file name that gives the answer away
     picture.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
-    images = [{"location": str(picture), "kind": "xray"}]
+    drawing = tmp_path / "sketch.svg"
+    drawing.write_text("<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>")
+    pixel = base64.b64encode(b"GIF89a" + b"\x00" * 16).decode()
+    images = [
+        {"location": str(picture), "kind": "gout xray"},
+        {"location": str(drawing), "kind": "drawing"},
+        {"location": f"data:image/gif;base64,{pixel}", "kind": "photograph"},
+    ]
     cases = tmp_path / "cases"
     cases.mkdir()
     write_yaml(cases / "test-001.yaml", {**MINIMAL_CASE, "images": images})
     settings = WebSettings(runs=tmp_path, datasets=(str(cases),))
     with TestClient(create_app(settings)) as client:
         assert str(cases) in client.get("/api/options").json()["datasets"]
-        play = client.post("/api/play", json={"dataset": str(cases), "seed": 1}).json()
-        assert play["has_images"] and play["images"] == []
+        start = client.post("/api/play", json={"dataset": str(cases), "seed": 1})
+        play = start.json()
+        assert play["has_images"] and play["images"] == [] and play["case_id"] is None
         assert client.get(f"/api/play/{play['id']}/images/0").status_code == 404
         reply = client.post(f"/api/play/{play['id']}/message", json={"text": "REQUEST IMAGES"})
-        assert reply.json()["images"] == [
-            {"kind": "xray", "src": f"/api/play/{play['id']}/images/0"}
+        sent = reply.json()["images"]
+        assert [image["src"] for image in sent] == [
+            f"/api/play/{play['id']}/images/{number}" for number in range(3)
         ]
-        assert "gout" not in reply.text.lower()  # the file name gives the answer
+        assert sent[0]["kind"] == "[withheld] xray"
+        for response in (start, reply):
+            text = response.text.lower()
+            assert "gout" not in text and "podagra" not in text and str(tmp_path) not in text
         image = client.get(f"/api/play/{play['id']}/images/0")
         assert image.status_code == 200 and image.content == picture.read_bytes()
+        assert image.headers["content-type"] == "image/png"
+        refused = client.get(f"/api/play/{play['id']}/images/1")
+        assert refused.status_code == 400 and "image/svg+xml" in refused.json()["error"]
+        inline = client.get(f"/api/play/{play['id']}/images/2")
+        assert inline.status_code == 200 and inline.content.startswith(b"GIF89a")
 
 
 def test_only_offered_datasets_can_be_played(client, tmp_path: Path):
     refused = client.post("/api/play", json={"dataset": str(tmp_path)})
     assert refused.status_code == 400 and refused.json()["error"].startswith("dataset:")
     assert client.get("/api/cases", params={"dataset": "/etc"}).status_code == 400
+
+
+def test_a_failing_model_ends_the_play_without_showing_its_address_or_key(tmp_path, monkeypatch):
+    secret = "sk-test-0123456789abcdef"
+    monkeypatch.setenv("CLINIC_ENV_TEST_KEY", secret)
+    model = ModelConfig(
+        model="openai/gpt-4o-mini",
+        api_base="http://127.0.0.1:9/v1",  # nothing listens there
+        api_key_env="CLINIC_ENV_TEST_KEY",
+        max_retries=0,
+        timeout_s=5,
+        transport="direct",
+    )
+    choices = {
+        "patient": {model.model: model},
+        "measurement": {"offline": "offline"},
+        "doctor": {"systematic": "systematic"},
+    }
+    settings = WebSettings(runs=tmp_path, play_out=tmp_path / "web-play", choices=choices)
+    with TestClient(create_app(settings)) as client:
+        play = client.post("/api/play", json={"patient": model.model, "case_id": "cardio-001"})
+        assert play.status_code == 200
+        reply = client.post(f"/api/play/{play.json()['id']}/message", json={"text": "Hello?"})
+        assert reply.status_code == 200 and reply.json()["done"]
+        assert reply.json()["result"]["outcome"] == "error"
+        assert reply.json()["turn"]["error"].startswith("ModelCallError: an agent failed")
+        assert "127.0.0.1:9" not in reply.text and secret not in reply.text
+    saved = read_transcripts(tmp_path / "web-play" / TRANSCRIPTS)
+    assert saved[0].outcome == "error" and "127.0.0.1:9" in (saved[0].error or "")
+
+
+def test_a_loopback_page_answers_only_to_loopback_names(tmp_path: Path):
+    settings = WebSettings(runs=tmp_path, allowed_hosts=("127.0.0.1", "localhost"))
+    app = create_app(settings)
+    with TestClient(app, base_url="http://127.0.0.1:8765") as client:
+        assert client.get("/api/runs").status_code == 200
+    with TestClient(app, base_url="http://attacker.example") as client:
+        assert client.get("/api/runs").status_code == 400

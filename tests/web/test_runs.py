@@ -137,3 +137,15 @@ def test_a_page_comes_before_indexing_ends_and_the_totals_catch_up(tmp_path: Pat
     late = index.page({})
     assert late["total"] == 5 and late["indexing"]["done"]
     assert late["indexing"]["indexed_bytes"] == (tmp_path / RESULTS).stat().st_size
+
+
+def test_odd_names_and_damaged_manifests_do_not_break_the_listing(tmp_path: Path):
+    write(tmp_path / "broken" / RESULTS, [line(0)])
+    (tmp_path / "broken" / "manifest.json").write_text('["not", "an", "object"]')
+    write(tmp_path / "torn" / RESULTS, [line(1)])
+    (tmp_path / "torn" / "manifest.json").write_text("{cut short")
+    catalogue = RunCatalog(tmp_path)
+    described = [run.describe() for run in catalogue.folders()]
+    assert [(d["name"], d["experiment"]) for d in described] == [("broken", ""), ("torn", "")]
+    with pytest.raises(UnknownNameError):
+        catalogue.folder("bro\x00ken")

@@ -42,6 +42,7 @@ function errorText(data, response) {
 }
 
 async function api(path, body) {
+  errorBox.hidden = true;
   const init = body === undefined ? {} : {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -171,7 +172,9 @@ function doctorGame(play) {
       `turns left ${turnsLeft} of ${play.max_turns} · tests so far ${money(totalCost)}`;
   };
   const showImages = (list) => {
-    for (const image of list) images.append(el("figure", {}, el("img", { src: image.src, alt: image.kind }), el("figcaption", {}, image.kind)));
+    if (!list.length) return;
+    fill(images, list.map((image) => el("figure", {},
+      el("img", { src: image.src, alt: image.kind }), el("figcaption", {}, image.kind))));
   };
   const send = async (text) => {
     if (!text.trim()) return;
@@ -182,7 +185,7 @@ function doctorGame(play) {
       const turn = reply.turn;
       const meta = turn.action === "order_test" && turn.cost_usd >= 0
         ? `cost ${money(turn.cost_usd)} · result after ${turn.turnaround_hours} h` : null;
-      chat.append(chatMessage(turn.error ? "system" : turn.responder, turn.observation, meta));
+      chat.append(chatMessage(turn.error ? "system" : turn.responder, turn.observation || turn.error, meta));
       totalCost = reply.total_cost_usd;
       setStatus(reply.turns_left);
       showImages(reply.images);
@@ -264,9 +267,13 @@ function patientGame(play) {
     button.disabled = reply.disabled;
     chat.scrollTop = chat.scrollHeight;
     if (over) showResult(result, state.result);
-    else if (state.waiting_for === "doctor") {
-      api(`/api/play/${play.id}/next`).then(render).catch(fail);
-    }
+    else if (state.waiting_for === "doctor") poll(0);
+  };
+  const poll = (failures) => {
+    api(`/api/play/${play.id}/next`).then(render).catch((error) => {
+      fail(error);
+      if (failures < 5) setTimeout(() => poll(failures + 1), 2000);
+    });
   };
   const form = el("form", { id: "answer" }, reply, button);
   form.addEventListener("submit", (event) => {
@@ -276,7 +283,12 @@ function patientGame(play) {
     reply.value = "";
     reply.disabled = true;
     button.disabled = true;
-    api(`/api/play/${play.id}/message`, { text }).then(render).catch(fail);
+    api(`/api/play/${play.id}/message`, { text }).then(render).catch((error) => {
+      fail(error);
+      reply.value = text;
+      reply.disabled = false;
+      button.disabled = false;
+    });
   });
   fill(main, el("section", { className: "play" },
     el("div", { className: "conversation" }, waiting, chat, form),
@@ -355,10 +367,7 @@ async function runView(params) {
     page.indexing.done ? null : el("span", { id: "indexing", className: "meta" },
       `reading the run: ${Math.floor((100 * page.indexing.indexed_bytes) / Math.max(1, page.indexing.size))}%`),
     el("button", { id: "next", disabled: last >= page.total, onclick: () => go({ offset: offset + PAGE_SIZE }) }, "Next"));
-  if (!page.indexing.done) {
-    const here = location.hash;
-    setTimeout(() => { if (location.hash === here) runView(params).catch(fail); }, 1000);
-  }
+  if (!page.indexing.done) watchIndexing(name, params);
   const plots = report.images.map((image) => el("figure", {},
     el("img", { src: `/api/runs/report/image?${query({ run: name, name: image })}`, alt: image, loading: "lazy" }),
     el("figcaption", {}, image)));
@@ -367,6 +376,20 @@ async function runView(params) {
     facets.problems.length ? el("ul", { className: "problems" }, facets.problems.map((p) => el("li", {}, p))) : null,
     el("section", { id: "report" }, el("h2", {}, "Report"),
       plots.length ? el("div", { className: "plots" }, plots) : el("p", {}, "No report yet: run `clinic-env report` on this folder.")));
+}
+
+function watchIndexing(name, params) {
+  const here = location.hash;
+  const tick = async () => {
+    if (location.hash !== here) return;
+    const facets = await api(`/api/runs/facets?${query({ run: name })}`);
+    const progress = facets.indexing;
+    const note = document.getElementById("indexing");
+    if (progress.done || !note) return runView(params);
+    note.textContent = `reading the run: ${Math.floor((100 * progress.indexed_bytes) / Math.max(1, progress.size))}%`;
+    setTimeout(() => tick().catch(fail), 1000);
+  };
+  setTimeout(() => tick().catch(fail), 1000);
 }
 
 function turnView(turn) {
@@ -427,4 +450,7 @@ async function route() {
 }
 
 window.addEventListener("hashchange", () => route().catch(fail));
+document.querySelectorAll("nav a").forEach((a) => a.addEventListener("click", () => {
+  if (a.getAttribute("href") === location.hash) route().catch(fail);  // same address: redraw
+}));
 route().catch(fail);
