@@ -266,7 +266,7 @@ function patientGame(play) {
     reply.disabled = over || state.waiting_for !== "you";
     button.disabled = reply.disabled;
     chat.scrollTop = chat.scrollHeight;
-    if (over) showResult(result, state.result);
+    if (over) showResult(result, state.result, "The doctor's");
     else if (state.waiting_for === "doctor") poll(0);
   };
   const poll = (failures) => {
@@ -302,14 +302,14 @@ function scoreRows(components) {
     el("td", { className: "num" }, c.value === null ? `failed: ${c.error}` : number(c.value))));
 }
 
-function showResult(section, result) {
+function showResult(section, result, listOwner = "Your") {
   const rewards = Object.entries(result.reward_components).map(([name, value]) =>
     el("tr", {}, el("td", {}, name), el("td", { className: "num" }, number(value))));
   fill(section, 
     el("h2", {}, "Result"),
     el("p", { id: "outcome" }, `Outcome: ${result.outcome}`, result.error ? ` (${result.error})` : ""),
     el("p", {}, "The diagnosis was ", el("strong", { id: "truth" }, result.diagnosis),
-      ". Your list: ", result.differential.length ? result.differential.join("; ") : "none", "."),
+      `. ${listOwner} list: `, result.differential.length ? result.differential.join("; ") : "none", "."),
     el("ul", { id: "feedback" }, result.feedback.map((line) => el("li", {}, line))),
     el("div", { className: "columns" },
       el("div", {}, el("h3", {}, "Scores"), table("scores", ["score", "value"], scoreRows(result.scores))),
