@@ -104,8 +104,13 @@ def _die_with_parent() -> None:
         _LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+PORT_ATTEMPTS = 3
+PORT_TAKEN = "Address already in use"
+"""What a server's log says when its port was taken before it could bind it."""
+
+
 def _free_port(host: str) -> int:
-    """A port the OS just reported free (a tiny race; a clash shows in the server's log)."""
+    """A port the OS just reported free (a tiny race: :meth:`ServerActor.launch` retries)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
@@ -157,6 +162,20 @@ class ServerActor:
             f"the {self.spec.backend} server did not answer {url} within {timeout_s:.0f} s:\n"
             f"{self.log_tail()}"
         )
+
+    def launch(self, timeout_s: float) -> str:
+        """Start and wait until healthy; a port taken between choosing and binding it (other
+        servers and Ray's own workers pick ports too) is retried on another port."""
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            url = self.start()
+            try:
+                self.wait_healthy(timeout_s)
+            except RunError:
+                if attempt == PORT_ATTEMPTS or PORT_TAKEN not in self.log_tail():
+                    raise
+                continue
+            return url
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -245,8 +264,9 @@ def start_servers(spec: ServeSpec) -> ServerGroup:
     actors = [actor_class.remote(spec) for _ in range(replica_count(spec))]
     group = ServerGroup(spec, actors, ())
     try:
-        group.urls = tuple(ray.get([actor.start.remote() for actor in actors]))
-        ray.get([actor.wait_healthy.remote(spec.startup_timeout_s) for actor in actors])
+        group.urls = tuple(
+            ray.get([actor.launch.remote(spec.startup_timeout_s) for actor in actors])
+        )
     except BaseException:
         group.stop()
         raise

@@ -11,6 +11,7 @@ import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -144,6 +145,29 @@ def test_a_server_that_exits_is_reported_with_its_log():
     with pytest.raises(RunError, match=r"(?s)server exited.*out of GPU memory"):
         actor.wait_healthy(timeout_s=30)
     assert not actor.alive()
+
+
+class _PortTakenOnce(ServeSpec):
+    """The first server finds its port taken (as when another process binds it first)."""
+
+    attempts: ClassVar[list[int]] = []
+
+    def command(self, port: int) -> list[str]:
+        self.attempts.append(port)
+        if len(self.attempts) == 1:
+            message = "OSError: [Errno 98] Address already in use"
+            return [sys.executable, "-c", f"import sys; print({message!r}); sys.exit(1)"]
+        return super().command(port)
+
+
+def test_a_port_taken_before_the_server_binds_it_is_retried_on_another():
+    actor = ServerActor(_PortTakenOnce(model="m", backend="stub"))
+    try:
+        url = actor.launch(timeout_s=60)
+        assert len(_PortTakenOnce.attempts) == 2
+        assert url.endswith(f":{_PortTakenOnce.attempts[1]}/v1") and answers(url)
+    finally:
+        actor.stop()
 
 
 def test_vllm_needs_a_model_name():
