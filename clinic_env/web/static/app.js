@@ -330,7 +330,7 @@ async function runList() {
   const rows = runs.map((run) => el("tr", {},
     el("td", {}, el("a", { href: `#/run?${query({ name: run.name })}` }, run.name)),
     el("td", {}, run.kind), el("td", {}, run.experiment), el("td", {}, run.created),
-    el("td", { className: "num" }, `${(run.bytes / 1e6).toFixed(1)} MB`)));
+    el("td", { className: "num" }, run.bytes < 1e6 ? `${(run.bytes / 1e3).toFixed(1)} kB` : `${(run.bytes / 1e6).toFixed(1)} MB`)));
   fill(main, el("h1", {}, "Runs"),
     runs.length ? table("runs", ["run", "kind", "experiment", "created", "size"], rows)
       : el("p", {}, "No runs yet: `clinic-env eval` writes one, and every consultation played here is saved as one."));
