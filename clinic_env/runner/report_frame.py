@@ -9,13 +9,22 @@ same records as a pandas DataFrame (the ``report`` extra) for analyses of one's 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clinic_env.errors import UserError
-from clinic_env.runner.store import MANIFEST, RESULTS, RunRecord, read_records
+from clinic_env.runner.batch import Cell
+from clinic_env.runner.store import (
+    MANIFEST,
+    RESULTS,
+    TRANSCRIPTS,
+    RunRecord,
+    read_records,
+    read_transcripts,
+)
 from clinic_env.runner.summary import model_cost
 
 if TYPE_CHECKING:
@@ -90,16 +99,43 @@ class Run:
         return {group: records for group, records in groups.items() if records}
 
 
+def played_records(path: Path) -> tuple[RunRecord, ...]:
+    """Consultations played by hand (``clinic-env play``, the web page) as run records, each
+    its own grid cell; the same case played again with the same seed counts as a repeat."""
+    records = []
+    seen: Counter[str] = Counter()
+    for transcript in read_transcripts(path):
+        cell = Cell(
+            dataset=transcript.dataset,
+            case_id=transcript.case_id,
+            persona=transcript.persona or "plain",
+            biases=transcript.biases,
+            doctor=transcript.agents.get("doctor", "doctor"),
+            seed=transcript.seed,
+        )
+        repeat = seen[cell.id]
+        seen[cell.id] += 1
+        records.append(
+            RunRecord(cell=cell.model_copy(update={"repeat": repeat}), transcript=transcript)
+        )
+    return tuple(records)
+
+
 def load_run(folder: Path) -> Run:
-    """Read a run folder; a folder without results is a user error."""
-    results = folder / RESULTS
-    if not results.exists():
-        raise UserError(f"{folder} is not a run folder: it has no {RESULTS}")
+    """Read a run folder (a batch run, or consultations played by hand); a folder with
+    neither is a user error."""
+    results, played = folder / RESULTS, folder / TRANSCRIPTS
+    if results.exists():
+        records = read_records(results)
+    elif played.exists():
+        records = played_records(played)
+    else:
+        raise UserError(f"{folder} is not a run folder: it has no {RESULTS} or {TRANSCRIPTS}")
     manifest_path = folder / MANIFEST
     manifest = (
         json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
     )
-    return Run(folder=folder, manifest=manifest, records=tuple(read_records(results)))
+    return Run(folder=folder, manifest=manifest, records=tuple(records))
 
 
 def result_row(record: RunRecord) -> dict[str, Any]:

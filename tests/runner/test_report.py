@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import re
@@ -12,16 +13,18 @@ from pathlib import Path
 import pytest
 
 from clinic_env.cli import report as report_command
+from clinic_env.datasets import find_case
 from clinic_env.errors import UserError
 from clinic_env.runner.batch import Cell
 from clinic_env.runner.experiment import CaseFilter, DatasetEntry, Experiment, Roles
 from clinic_env.runner.report import write_report
-from clinic_env.runner.report_frame import results_frame
+from clinic_env.runner.report_frame import played_records, results_frame
 from clinic_env.runner.report_plots import pareto_front
 from clinic_env.runner.runner import run_experiment
-from clinic_env.runner.store import MANIFEST, RESULTS, RunRecord
+from clinic_env.runner.store import MANIFEST, RESULTS, RunRecord, TranscriptWriter
 from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.transcript import Score, ScoreComponent, Transcript, Turn
+from clinic_env.session import create_doctor, create_session, run_consultation
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CASES = 20
@@ -335,3 +338,34 @@ def test_a_real_offline_run_reports_every_consultation(tmp_path: Path):
     assert {p.name for p in report.plots} >= {"accuracy.png", "turns.png", "cost.png"}
     assert "Not drawn: this run has no bias set besides the control." in markdown
     assert "No consultation failed." in markdown
+
+
+def test_consultations_played_by_hand_are_reported_like_a_run(tmp_path: Path):
+    with TranscriptWriter(tmp_path) as writer:
+        for case_id in ("cardio-001", "resp-001"):
+            session = create_session(
+                find_case("starter", case_id), dataset="starter", doctor="systematic", seed=4
+            )
+            doctor = create_doctor("systematic", session)
+            writer.write(asyncio.run(run_consultation(session, doctor)))
+    report = write_report(tmp_path)
+    markdown = report.path.read_text()
+    assert table_row(markdown, "systematic")[1:3] == ["2", "0"]
+    assert "2 cases × 1 seed" in markdown
+    assert "accuracy.png" in {p.name for p in report.plots}
+
+
+def test_a_folder_without_results_or_transcripts_is_not_a_run(tmp_path: Path):
+    with pytest.raises(UserError, match=r"has no results\.jsonl or transcripts\.jsonl"):
+        write_report(tmp_path)
+
+
+def test_the_same_case_played_again_with_the_same_seed_is_a_repeat(tmp_path: Path):
+    session = create_session(find_case("starter", "derm-001"), dataset="starter", seed=2)
+    transcript = asyncio.run(run_consultation(session, create_doctor("random", session)))
+    with TranscriptWriter(tmp_path) as writer:
+        writer.write(transcript)
+        writer.write(transcript)
+    records = played_records(tmp_path / "transcripts.jsonl")
+    assert [r.cell.repeat for r in records] == [0, 1]
+    assert len({r.cell.id for r in records}) == 2
