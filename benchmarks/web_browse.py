@@ -103,6 +103,14 @@ def main() -> None:
                 f"max {max(times) * 1e3:6.1f} ms, {size / 1e3:.1f} kB"
             )
         times = []
+        for _ in range(args.repeats):
+            elapsed, size = timed(client, "/api/runs/facets", run="big", persona="hostile")
+            times.append(elapsed)
+        print(
+            f"facets narrowed, persona=hostile    median {statistics.median(times) * 1e3:6.1f} "
+            f"ms, max {max(times) * 1e3:6.1f} ms"
+        )
+        times = []
         for number in range(0, args.consultations, max(1, args.consultations // args.repeats)):
             elapsed, size = timed(client, "/api/runs/consultation", run="big", index=number)
             times.append(elapsed)

@@ -34,6 +34,7 @@ from clinic_env.web.images import image_bytes
 from clinic_env.web.runs import RunCatalog
 
 STATIC = files("clinic_env.web") / "static"
+PAGING_PARAMETERS = frozenset({"run", "offset", "limit"})
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -65,6 +66,11 @@ class WebSettings:
     client: ModelClient | None = None
     allowed_hosts: tuple[str, ...] = ()
     """Host names the page answers to (none: any); ``clinic-env web`` sets loopback's."""
+
+
+def filters_of(request: Request) -> dict[str, str]:
+    """The query's filter fields (anything but the run and paging; unknown ones are errors)."""
+    return {k: v for k, v in request.query_params.items() if k not in PAGING_PARAMETERS}
 
 
 class Message(BaseModel):
@@ -144,10 +150,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         return [run.describe() for run in catalogue.folders()]
 
     @app.get("/api/runs/facets")
-    def facets(run: str) -> dict[str, Any]:
+    def facets(request: Request, run: str) -> dict[str, Any]:
         index = catalogue.index(run)
         return {
-            "facets": index.facet_counts(INDEX_WAIT_S),
+            "facets": index.facet_counts(filters_of(request), INDEX_WAIT_S),
             "problems": index.problems[:20],
             "indexing": index.progress(),
         }
@@ -159,9 +165,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         offset: int = Query(0, ge=0),
         limit: int = Query(50, ge=1, le=500),
     ) -> dict[str, Any]:
-        paging = {"run", "offset", "limit"}
-        filters = {k: v for k, v in request.query_params.items() if k not in paging}
-        return catalogue.index(run).page(filters, offset, limit, INDEX_WAIT_S)
+        return catalogue.index(run).page(filters_of(request), offset, limit, INDEX_WAIT_S)
 
     @app.get("/api/runs/consultation")
     def consultation(run: str, index: int) -> dict[str, Any]:

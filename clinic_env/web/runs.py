@@ -24,7 +24,7 @@ RUN_FILES = (RESULTS, TRANSCRIPTS)
 """A batch run's records, or the bare transcripts of consultations played by hand."""
 FILTERS = ("dataset", "persona", "bias", "doctor", "outcome", "validity", "result")
 MAX_PAGE = 500
-SELECTIONS_KEPT = 8
+SELECTIONS_KEPT = 16
 SEARCH_DEPTH = 3
 """How deep below the runs folder run folders are looked for."""
 
@@ -90,6 +90,14 @@ def row_of(record: dict[str, Any], index: int, line: int, offset: int) -> Row:
     )
 
 
+def wanted_filters(filters: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The filters that are set, checked against the known fields, in a stable order."""
+    unknown = set(filters) - set(FILTERS)
+    if unknown:
+        raise UserError(f"unknown filter {sorted(unknown)[0]!r} (known: {', '.join(FILTERS)})")
+    return tuple(sorted((name, value) for name, value in filters.items() if value))
+
+
 @dataclass
 class RunIndex:
     """The rows of one run file, extended as the file grows.
@@ -109,7 +117,7 @@ class RunIndex:
     _size: int = 0
     _worker: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _selections: dict[tuple[object, ...], list[Row]] = field(default_factory=dict)
+    _selections: dict[tuple[object, ...], Any] = field(default_factory=dict)
 
     def refresh(self, wait_s: float | None = None) -> bool:
         """Index what was added since the last look; True once the index has caught up."""
@@ -164,24 +172,25 @@ class RunIndex:
     def select(self, filters: dict[str, str]) -> list[Row]:
         """The rows indexed so far that pass every filter (the last few selections are kept,
         so paging through one costs a slice)."""
-        unknown = set(filters) - set(FILTERS)
-        if unknown:
-            raise UserError(f"unknown filter {sorted(unknown)[0]!r} (known: {', '.join(FILTERS)})")
-        wanted = tuple(sorted((name, value) for name, value in filters.items() if value))
+        wanted = wanted_filters(filters)
         rows = self.rows
         count = len(rows)
         if not wanted:
             return rows[:count]
-        key = (wanted, id(rows), count)
+        key = ("rows", wanted, id(rows), count)
         with self._lock:
             selected = self._selections.get(key)
         if selected is None:
             selected = [r for r in rows[:count] if all(getattr(r, n) == v for n, v in wanted)]
-            with self._lock:
-                while len(self._selections) >= SELECTIONS_KEPT:
-                    self._selections.pop(next(iter(self._selections)))
-                self._selections[key] = selected
+            self._remember(key, selected)
         return selected
+
+    def _remember(self, key: tuple[object, ...], value: Any) -> None:
+        """Keep the last few selections and menu counts, for paging and redrawing."""
+        with self._lock:
+            while len(self._selections) >= SELECTIONS_KEPT:
+                self._selections.pop(next(iter(self._selections)))
+            self._selections[key] = value
 
     def page(
         self,
@@ -203,10 +212,33 @@ class RunIndex:
             "indexing": self.progress(),
         }
 
-    def facet_counts(self, wait_s: float | None = None) -> dict[str, dict[str, int]]:
+    def facet_counts(
+        self, filters: dict[str, str] | None = None, wait_s: float | None = None
+    ) -> dict[str, dict[str, int]]:
+        """How many consultations have each value of each filter field, among those that pass
+        the other filters: each menu tells what choosing a value would leave."""
         self.refresh(wait_s)
+        wanted = wanted_filters(filters or {})
+        if not wanted:
+            with self._lock:
+                return {name: dict(sorted(c.items())) for name, c in self.facets.items()}
+        rows = self.rows
+        key = ("facets", wanted, id(rows), len(rows))
         with self._lock:
-            return {name: dict(sorted(counts.items())) for name, counts in self.facets.items()}
+            cached = self._selections.get(key)
+        if cached is not None:
+            return cached
+        counts: dict[str, Counter[str]] = {name: Counter() for name in FILTERS}
+        for row in rows[: key[3]]:
+            failed = [name for name, value in wanted if getattr(row, name) != value]
+            if not failed:
+                for name in FILTERS:
+                    counts[name][getattr(row, name)] += 1
+            elif len(failed) == 1:
+                counts[failed[0]][getattr(row, failed[0])] += 1
+        result = {name: dict(sorted(c.items())) for name, c in counts.items()}
+        self._remember(key, result)
+        return result
 
     def record(self, index: int) -> dict[str, Any]:
         """The whole line of one consultation, read back from its offset."""

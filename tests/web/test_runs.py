@@ -149,3 +149,15 @@ def test_odd_names_and_damaged_manifests_do_not_break_the_listing(tmp_path: Path
     assert [(d["name"], d["experiment"]) for d in described] == [("broken", ""), ("torn", "")]
     with pytest.raises(UnknownNameError):
         catalogue.folder("bro\x00ken")
+
+
+def test_each_menu_counts_what_the_other_filters_leave(tmp_path: Path):
+    personas = ["plain", "anxious", "hostile"]
+    write(tmp_path / RESULTS, [line(i, persona=personas[i % 3], top1=i % 2) for i in range(30)])
+    index = RunIndex(tmp_path / RESULTS)
+    counts = index.facet_counts({"persona": "anxious", "result": "correct"})
+    assert counts["result"] == {"correct": 5, "wrong": 5}  # within anxious
+    assert counts["persona"] == {"anxious": 5, "hostile": 5, "plain": 5}  # within correct
+    assert counts["doctor"] == {"systematic": 5}  # within both
+    with pytest.raises(UserError, match="unknown filter 'colour'"):
+        index.facet_counts({"colour": "red"})

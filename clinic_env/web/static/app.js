@@ -343,13 +343,14 @@ async function runView(params) {
   const offset = Number(params.get("offset") || 0);
   const filters = Object.fromEntries(FILTERS.map((f) => [f, params.get(f) || ""]));
   const [facets, page, report] = await Promise.all([
-    api(`/api/runs/facets?${query({ run: name })}`),
+    api(`/api/runs/facets?${query({ run: name, ...filters })}`),
     api(`/api/runs/rows?${query({ run: name, offset, limit: PAGE_SIZE, ...filters })}`),
     api(`/api/runs/report?${query({ run: name })}`),
   ]);
   const go = (changes) => { location.hash = `#/run?${query({ name, ...filters, offset, ...changes })}`; };
   const filterBar = el("div", { id: "filters", className: "grid" }, FILTERS.map((f) => {
-    const counts = facets.facets[f] || {};
+    const counts = { ...(facets.facets[f] || {}) };
+    if (filters[f] && !(filters[f] in counts)) counts[filters[f]] = 0;  // chosen, none left
     const control = select(`filter-${f}`, ["", ...Object.keys(counts)], filters[f],
       { "": "all", ...Object.fromEntries(Object.entries(counts).map(([v, n]) => [v, `${v} (${n})`])) });
     control.addEventListener("change", () => go({ [f]: control.value, offset: 0 }));
