@@ -19,6 +19,12 @@ from fastapi.testclient import TestClient
 from clinic_env.datasets import load_cases
 from clinic_env.llm.config import ModelConfig
 from clinic_env.runner.store import TRANSCRIPTS, read_transcripts
+from clinic_env.testing.stub_server import (
+    FaultRates,
+    ReplyScript,
+    StubConfig,
+    StubModelServer,
+)
 from clinic_env.text import contains_phrase
 from clinic_env.web.app import SECURITY_HEADERS, WebSettings, create_app
 from tests.helpers.adversarial import ADVERSARIAL_QUESTIONS
@@ -265,3 +271,31 @@ def test_a_loopback_page_answers_only_to_loopback_names(tmp_path: Path):
         assert client.get("/api/runs").status_code == 200
     with TestClient(app, base_url="http://attacker.example") as client:
         assert client.get("/api/runs").status_code == 400
+
+
+def test_a_model_patient_on_a_faulty_server_answers_through_the_page(tmp_path: Path):
+    """The configured-model path end to end: the stub server fails now and then, the client
+    retries, and the person playing the doctor sees the model patient's replies."""
+    replies = ReplyScript(by_role={"patient": ("It started two days ago, doctor.",)})
+    faults = FaultRates(error_500=0.3, rate_limit_429=0.2)
+    with StubModelServer(StubConfig(faults=faults, seed=1), replies) as server:
+        model = ModelConfig(
+            model="openai/stub", api_base=server.base_url, backoff_s=0.01, backoff_max_s=0.05
+        )
+        choices = {
+            "patient": {"offline": "offline", model.model: model},
+            "measurement": {"offline": "offline"},
+            "doctor": {"systematic": "systematic"},
+        }
+        settings = WebSettings(runs=tmp_path, play_out=tmp_path / "web-play", choices=choices)
+        with TestClient(create_app(settings)) as client:
+            play = client.post("/api/play", json={"patient": model.model, "case_id": "resp-001"})
+            for question in ("When did it start?", "Anything else?", "Any cough?"):
+                reply = client.post(
+                    f"/api/play/{play.json()['id']}/message", json={"text": question}
+                )
+                turn = reply.json()["turn"]
+                assert turn["error"] is None, turn
+                assert "It started two days ago, doctor." in turn["observation"]
+        outcomes = server.stats.outcomes
+        assert outcomes["ok"] >= 3 and sum(n for k, n in outcomes.items() if k != "ok") > 0

@@ -180,6 +180,8 @@ function doctorGame(play) {
     if (!text.trim()) return;
     controls.forEach((c) => { c.disabled = true; });
     chat.append(chatMessage("doctor", text));
+    const pending = el("div", { className: "msg pending", id: "pending" }, "waiting for an answer…");
+    chat.append(pending);
     try {
       const reply = await api(`/api/play/${play.id}/message`, { text });
       const turn = reply.turn;
@@ -191,6 +193,7 @@ function doctorGame(play) {
       showImages(reply.images);
       if (reply.done) showResult(result, reply.result);
     } finally {
+      pending.remove();
       chat.scrollTop = chat.scrollHeight;
       const over = !result.hidden;
       controls.forEach((c) => { c.disabled = over; });
