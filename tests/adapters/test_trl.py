@@ -10,7 +10,6 @@ pytest.importorskip("trl")
 pytest.importorskip("torch")
 datasets = pytest.importorskip("datasets")
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers  # noqa: E402
 from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM  # noqa: E402
 from transformers.utils import get_json_schema  # noqa: E402
 from trl import GRPOConfig, GRPOTrainer  # noqa: E402
@@ -18,28 +17,21 @@ from trl.chat_template_utils import add_response_schema, qwen3_chat_template  # 
 
 from clinic_env.adapters.trl import ConsultationToolEnv, component_rewards  # noqa: E402
 from clinic_env.errors import ProtocolError  # noqa: E402
+from tests.helpers.tokenizer import byte_tokenizer  # noqa: E402
+
+QWEN3_TOKENS = ("<tool_call>", "</tool_call>", "<think>", "</think>")
+QWEN3_TOKENS += ("<tool_response>", "</tool_response>")
 
 
-def byte_tokenizer() -> PreTrainedTokenizerFast:
-    """Bytes as tokens plus the Qwen3 chat markers: no download needed."""
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    tokenizer = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(alphabet)}, merges=[]))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>"
-    )
-    fast.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
-    fast.add_tokens(["<tool_call>", "</tool_call>", "<think>", "</think>"])
-    fast.add_tokens(["<tool_response>", "</tool_response>"])
-    fast.chat_template = qwen3_chat_template
-    return add_response_schema(fast)
+def qwen3_tokenizer() -> PreTrainedTokenizerFast:
+    """The byte tokenizer with Qwen3's chat template and tool markers."""
+    return add_response_schema(byte_tokenizer(qwen3_chat_template, QWEN3_TOKENS))
 
 
 @pytest.fixture(scope="module")
 def trainer(tmp_path_factory):
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
-    tokenizer = byte_tokenizer()
+    tokenizer = qwen3_tokenizer()
     config = Qwen3Config(
         vocab_size=len(tokenizer),
         hidden_size=16,

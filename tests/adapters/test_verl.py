@@ -11,7 +11,6 @@ pytest.importorskip("verl")
 
 import hydra
 from omegaconf import OmegaConf
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 from verl.experimental.agent_loop.agent_loop import (
     AgentLoopOutput,
@@ -25,6 +24,7 @@ from verl.workers.rollout.replica import TokenOutput
 from clinic_env.adapters.verl import AGENT_NAME, ClinicAgentLoop
 from clinic_env.datasets import load_cases
 from clinic_env.session import create_session
+from tests.helpers.tokenizer import byte_tokenizer
 
 CHATML = (
     "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + "
@@ -34,20 +34,6 @@ CHATML = (
 DOCTOR = ("What brings you in today?", "REQUEST TEST: CBC", "DIAGNOSIS READY: Acute appendicitis")
 ROW = {"raw_prompt": [{"role": "system", "content": "You are the doctor."}]}
 ROW |= {"extra_info": {"case_id": "surg-001", "seed": 3}, "index": 0}
-
-
-def byte_tokenizer() -> PreTrainedTokenizerFast:
-    """Bytes as tokens plus the ChatML markers: no download needed."""
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    tokenizer = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(alphabet)}, merges=[]))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>"
-    )
-    fast.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
-    fast.chat_template = CHATML
-    return fast
 
 
 class ScriptedServer:
@@ -70,7 +56,7 @@ class ScriptedServer:
 async def play(lines: tuple[str, ...], response_length: int) -> tuple[AgentLoopOutput, Any]:
     """Build the loop from verl's registry as AgentLoopWorker does (inside its event loop)
     and run one row."""
-    tokenizer = byte_tokenizer()
+    tokenizer = byte_tokenizer(CHATML)
     server = ScriptedServer(tokenizer, lines)
     config = OmegaConf.create(
         {

@@ -9,7 +9,7 @@ from clinic_env.agents.personas import load_persona
 from clinic_env.evaluators.registry import EvaluationContext, Evaluator, evaluate
 from clinic_env.protocol.parsing import ParseError, parse_action
 from clinic_env.schema.case import Case
-from clinic_env.schema.transcript import Score, Transcript, Turn
+from clinic_env.schema.transcript import Score, ScoreComponent, Transcript, Turn
 
 OPENING = (
     "A 40-year-old man comes in with a painful knee.\n"
@@ -86,3 +86,18 @@ def score(case: Case, record: Transcript, *evaluators: Evaluator, patient=None) 
     persona = load_persona(record.persona)
     context = EvaluationContext(case, record, persona, patient=patient)
     return asyncio.run(evaluate(context, evaluators))
+
+
+def score_of(values: dict[str, float | None]) -> Score:
+    """A score with these components; a None value is recorded as its evaluator failing."""
+    return Score(
+        components=tuple(
+            ScoreComponent(
+                name=name,
+                value=value,
+                evaluator="test",
+                error=None if value is not None else "ValueError: broken",
+            )
+            for name, value in values.items()
+        )
+    )

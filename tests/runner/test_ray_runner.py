@@ -2,7 +2,6 @@
 
 import argparse
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from clinic_env.llm.cache import CacheMode, ReplyCache
 from clinic_env.llm.client import ModelClient
 from clinic_env.llm.config import ModelConfig
 from clinic_env.runner.experiment import Experiment, RayOptions, Roles
-from clinic_env.runner.ray_runner import ClientSettings, RayRunner, init_ray
+from clinic_env.runner.ray_runner import ClientSettings, RayRunner
 from clinic_env.runner.runner import run_experiment, run_in_process
 from clinic_env.runner.store import RESULTS, read_records
 from clinic_env.testing.scripted import ScriptedTransport
@@ -30,15 +29,6 @@ GRID = Experiment.model_validate(
         "concurrency": 4,
     }
 )
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """One local instance for the module (~20 s to start on two cores), stopped after it."""
-    started = init_ray(num_cpus=2)
-    yield
-    if started:
-        ray.shutdown()
 
 
 def transcripts_by_cell(folder: Path) -> dict[str, str]:

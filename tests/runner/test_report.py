@@ -23,8 +23,9 @@ from clinic_env.runner.report_plots import pareto_front
 from clinic_env.runner.runner import run_experiment
 from clinic_env.runner.store import MANIFEST, RESULTS, RunRecord, TranscriptWriter
 from clinic_env.schema.action import Action, ActionKind
-from clinic_env.schema.transcript import Score, ScoreComponent, Transcript, Turn
+from clinic_env.schema.transcript import Transcript, Turn
 from clinic_env.session import create_doctor, create_session, run_consultation
+from tests.helpers.transcripts import score_of
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CASES = 20
@@ -68,17 +69,7 @@ def transcript(
         outcome=outcome,
         error=error,
         validity=validity,
-        score=Score(
-            components=tuple(
-                ScoreComponent(
-                    name=name,
-                    value=value,
-                    evaluator="test",
-                    error=None if value is not None else "ValueError: broken",
-                )
-                for name, value in scores.items()
-            )
-        ),
+        score=score_of(scores),
     )
 
 

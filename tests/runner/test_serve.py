@@ -9,7 +9,6 @@ import threading
 import time
 import urllib.request
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -24,19 +23,9 @@ from clinic_env.llm.client import ModelClient
 from clinic_env.llm.direct import DirectTransport
 from clinic_env.runner import serve as serve_module
 from clinic_env.runner.batch import Batch, plan_jobs
-from clinic_env.runner.ray_runner import init_ray
 from clinic_env.runner.serve import ServerActor, ServeSpec, start_servers, write_roles
 
 ray = pytest.importorskip("ray")
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """One local instance for the module (~20 s to start on two cores), stopped after it."""
-    started = init_ray(num_cpus=2)
-    yield
-    if started:
-        ray.shutdown()
 
 
 def served(base_url: str) -> int:

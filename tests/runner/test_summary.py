@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from clinic_env.runner.summary import format_table, summarise
-from clinic_env.schema.transcript import ModelCall, Score, ScoreComponent, Transcript
+from clinic_env.schema.transcript import ModelCall, Transcript
+from tests.helpers.transcripts import score_of
 
 
 def transcript(persona: str, top1: float | None, *, failed: bool = False) -> Transcript:
@@ -21,17 +22,7 @@ def transcript(persona: str, top1: float | None, *, failed: bool = False) -> Tra
         opening_observation="",
         outcome="error" if failed else "diagnosed",
         error="AgentError: boom" if failed else None,
-        score=Score(
-            components=tuple(
-                ScoreComponent(
-                    name=name,
-                    value=value,
-                    evaluator="test",
-                    error=None if value is not None else "ValueError: broken",
-                )
-                for name, value in components.items()
-            )
-        ),
+        score=score_of(components),
     )
 
 
