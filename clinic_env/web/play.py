@@ -31,6 +31,7 @@ from clinic_env.evaluators.scoring import diagnosis_rank
 from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.roles import RoleContext, RoleSpec
 from clinic_env.runner.store import TranscriptWriter
+from clinic_env.schema.action import ActionKind
 from clinic_env.schema.case import Case, CaseImage
 from clinic_env.schema.transcript import Transcript, Turn
 from clinic_env.session import Session, create_doctor, create_session, run_consultation
@@ -139,7 +140,7 @@ def feedback(case: Case, transcript: Transcript, rank: int | None, doctor: str) 
         f"{doctor.capitalize()} drew out {len(revealed)} of {len(case.facts)} history facts "
         f"({share:.0%})."
     )
-    tests = [t for t in transcript.turns if t.action and t.action.kind.value == "order_test"]
+    tests = [t for t in transcript.turns if t.action and t.action.kind is ActionKind.ORDER_TEST]
     if tests:
         cost = sum(t.cost_usd for t in tests)
         slowest = max(t.turnaround_hours for t in tests)
@@ -240,7 +241,7 @@ class Play:
         if text is not None:
             self.channel.answer(text)
         await self._until_question(wait_s)
-        turns = self.transcript().turns if self.task.done() else self.session.turns()
+        turns = self.transcript().turns
         new, self.shown = turns[self.shown :], len(turns)
         waiting = self.channel.waiting
         payload: dict[str, Any] = {
@@ -276,11 +277,10 @@ class Play:
             changed.cancel()
 
     def transcript(self) -> Transcript:
-        task = self.task
-        if task is not None and not task.cancelled() and task.exception() is None:
-            return task.result()
-        session = self.session
-        if task is not None and not session.done:  # the doctor's loop itself failed
+        """The session's transcript; if the doctor's task ended without ending the
+        consultation (it raised or was cancelled), the consultation ends as an error."""
+        task, session = self.task, self.session
+        if task is not None and task.done() and not session.done:
             failure = "cancelled" if task.cancelled() else repr(task.exception())
             session.error = f"the consultation stopped: {failure}"
             session.consultation.finish("error")
