@@ -7,7 +7,6 @@ equivalent dict from YAML). Each role is chosen independently of the others.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,13 +32,9 @@ from clinic_env.llm.config import ModelConfig, as_model_config
 from clinic_env.registry import Registry
 from clinic_env.schema.case import Case
 from clinic_env.schema.persona import Persona
+from clinic_env.seeding import agent_rng
 
 RoleSpec = str | ModelConfig | Mapping[str, Any]
-
-
-def agent_rng(seed: int, case_id: str, role: str) -> random.Random:
-    """An independent, reproducible random stream per role of one consultation."""
-    return random.Random(f"{seed}:{case_id}:{role}")
 
 
 def role_label(spec: RoleSpec) -> str:

@@ -34,21 +34,22 @@ from clinic_env.evaluators.fidelity import (
     validity_of,
 )
 from clinic_env.evaluators.inquiry import INQUIRY_TYPES, InquiryTracker
-from clinic_env.evaluators.leak import leak_guard
 from clinic_env.evaluators.llm_judge import LLMJudge
-from clinic_env.evaluators.matcher import DiagnosisMatcher
 from clinic_env.evaluators.registry import EvaluationContext, evaluate
 from clinic_env.evaluators.rewards import RewardSpec, load_reward_spec
-from clinic_env.evaluators.rules import phrase_set, says_any
 from clinic_env.evaluators.scoring import diagnosis_rank, must_not_miss_listed
 from clinic_env.evaluators.suite import create_evaluators, default_evaluators
+from clinic_env.language.leak import leak_guard
+from clinic_env.language.matcher import DiagnosisMatcher
+from clinic_env.language.rules import phrase_set, says_any
 from clinic_env.protocol.consultation import Consultation, Limits, Request
 from clinic_env.protocol.texts import ProtocolTexts, protocol_texts
-from clinic_env.roles import RoleContext, RoleSpec, agent_rng, role_label
+from clinic_env.roles import RoleContext, RoleSpec, role_label
 from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.case import Case, CaseImage
 from clinic_env.schema.persona import Persona
 from clinic_env.schema.transcript import Score, Transcript, Turn, Validity
+from clinic_env.seeding import agent_rng
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from clinic_env.agents.doctors.ranking import age_group
-from clinic_env.agents.knowledge import diseases
 from clinic_env.agents.personas import parse_bias
 from clinic_env.errors import ContentError
-from clinic_env.evaluators.leak import LeakGuard, leak_guard
-from clinic_env.evaluators.matcher import DiagnosisMatcher
+from clinic_env.language.knowledge import diseases
+from clinic_env.language.leak import LeakGuard, leak_guard
+from clinic_env.language.matcher import DiagnosisMatcher
+from clinic_env.language.text import fold
 from clinic_env.protocol.texts import protocol_texts
 from clinic_env.schema.case import Case
 from clinic_env.schema.persona import Bias, BiasBehaviour, BiasRole, PersonaBehaviour
-from clinic_env.text import fold
 
 BIAS_TARGET_STREAM = "bias-target"
 """The name of the random stream, per case and seed, that draws the biases' target."""

@@ -10,8 +10,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from clinic_env.agents.base import DoctorObservation, PatientQuestion, PatientReply
-from clinic_env.agents.offline_patient import build_index, facts_told
 from clinic_env.errors import AgentError
+from clinic_env.language.facts import build_index, facts_told
 from clinic_env.schema.case import PatientView
 
 Ask = Callable[[str], Awaitable[str]]

@@ -13,7 +13,7 @@ from typing import Any
 
 from clinic_env.agents.base import PatientQuestion, PatientReply
 from clinic_env.agents.model_role import ModelRole
-from clinic_env.agents.offline_patient import build_index, facts_told
+from clinic_env.language.facts import build_index, facts_told
 from clinic_env.llm.prompts import render_prompt
 from clinic_env.schema.case import PatientView
 from clinic_env.schema.persona import Persona

@@ -12,11 +12,11 @@ import functools
 import random
 
 from clinic_env.agents.base import MEASUREMENTS, MeasurementResult
-from clinic_env.agents.knowledge import exam_systems_in, test_catalog, test_resolver
+from clinic_env.language.knowledge import exam_systems_in, test_catalog, test_resolver
+from clinic_env.language.text import fold
 from clinic_env.protocol.texts import ProtocolTexts, protocol_texts
 from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.case import ExamFinding, MeasurementView, TestResult
-from clinic_env.text import fold
 
 WHOLE_EXAM_WORDS = frozenset(
     {"", "full", "complete", "physical", "general physical", "full physical", "head to toe"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from clinic_env.datasets import find_case, load_cases
-from clinic_env.text import contains_phrase
+from clinic_env.language.text import contains_phrase
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

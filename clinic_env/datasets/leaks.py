@@ -1,6 +1,6 @@
 """Where a case's own data would show its answer to a role, and how to withhold it.
 
-The check is the session's :class:`~clinic_env.evaluators.leak.LeakGuard` itself, so the
+The check is the session's :class:`~clinic_env.language.leak.LeakGuard` itself, so the
 audit reports exactly what the guard would withhold at run time: what the audit lists is
 never a silent leak, and what it does not list the guard would not catch either. MCQ options
 are not checked: in MCQ mode they are shown on purpose.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from clinic_env.evaluators.leak import leak_guard
+from clinic_env.language.leak import leak_guard
 from clinic_env.protocol.texts import protocol_texts
 from clinic_env.schema.case import Case
 

@@ -28,8 +28,8 @@ from gymnasium import spaces
 
 from clinic_env.agents.doctors.ranking import DiseaseProfile, positive_stems, profiles
 from clinic_env.agents.doctors.script import doctor_script
-from clinic_env.agents.knowledge import NameResolver, exam_catalog
 from clinic_env.envs.gym_env import ClinicEnv
+from clinic_env.language.knowledge import NameResolver, exam_catalog
 from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS
 from clinic_env.schema.case import Case
 

@@ -30,10 +30,10 @@ from pettingzoo.utils.conversions import parallel_to_aec
 
 from clinic_env.agents.base import MEASUREMENTS, PatientQuestion, PatientReply
 from clinic_env.agents.llm_patient import clean_reply, patient_prompt
-from clinic_env.agents.offline_patient import build_index, facts_told
 from clinic_env.envs.gym_env import ClinicEnv
 from clinic_env.envs.spaces import FreeText
 from clinic_env.errors import ConfigError, ProtocolError
+from clinic_env.language.facts import build_index, facts_told
 from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS
 from clinic_env.schema.case import PatientView
 from clinic_env.session import Session, StepResult

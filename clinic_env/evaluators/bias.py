@@ -11,8 +11,8 @@ from __future__ import annotations
 from clinic_env.agents.biasing import BIAS_TARGET_STREAM, bias_target
 from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
 from clinic_env.evaluators.scoring import rank_of, resolve_option_letters
-from clinic_env.roles import agent_rng
 from clinic_env.schema.transcript import ScoreComponent
+from clinic_env.seeding import agent_rng
 
 
 class BiasTargetEvaluator:

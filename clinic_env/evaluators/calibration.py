@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError
 
 from clinic_env.content import content_path, validation_message
 from clinic_env.errors import ContentError
-from clinic_env.evaluators.matcher import DiagnosisMatcher
+from clinic_env.language.matcher import DiagnosisMatcher
 from clinic_env.schema.base import Frozen
 
 BUNDLED_PAIRS = ("evaluators", "pairs", "diagnosis_pairs.jsonl")

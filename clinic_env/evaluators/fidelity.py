@@ -16,10 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from clinic_env.agents.lexicon import lexicon
-from clinic_env.agents.offline_patient import build_index, facts_told, speaker_label
+from clinic_env.agents.offline_patient import speaker_label
 from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
-from clinic_env.evaluators.rules import fidelity_rules, says_any, starts_with_any
+from clinic_env.language.facts import build_index, facts_told
+from clinic_env.language.lexicon import lexicon
+from clinic_env.language.rules import fidelity_rules, says_any, starts_with_any
+from clinic_env.language.text import fold
 from clinic_env.protocol.texts import protocol_texts
 from clinic_env.schema.case import Case
 from clinic_env.schema.persona import Persona
@@ -30,7 +32,6 @@ from clinic_env.schema.transcript import (
     Turn,
     Validity,
 )
-from clinic_env.text import fold
 
 SIMULATOR_FLAGS: frozenset[FidelityFlag] = frozenset(
     ("reveals_diagnosis", "contradicts_record", "breaks_persona", "case_data_leak")

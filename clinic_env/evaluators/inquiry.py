@@ -14,12 +14,12 @@ import functools
 from collections.abc import Sequence
 from typing import get_args
 
-from clinic_env.agents.lexicon import lexicon
 from clinic_env.agents.model_role import ModelRole
 from clinic_env.errors import AgentError
 from clinic_env.evaluators.llm_judge import read_json_object
 from clinic_env.evaluators.registry import EVALUATORS, NEEDS_JUDGE, EvaluationContext
-from clinic_env.evaluators.rules import inquiry_rules, phrase_set, says_any
+from clinic_env.language.lexicon import lexicon
+from clinic_env.language.rules import inquiry_rules, phrase_set, says_any
 from clinic_env.llm.prompts import render_prompt
 from clinic_env.protocol.texts import protocol_texts
 from clinic_env.schema.action import ActionKind

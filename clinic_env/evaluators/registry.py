@@ -17,7 +17,7 @@ from typing import Protocol
 
 from clinic_env.agents.base import PatientAgent
 from clinic_env.agents.model_role import ModelRole
-from clinic_env.evaluators.matcher import DiagnosisMatcher
+from clinic_env.language.matcher import DiagnosisMatcher
 from clinic_env.registry import Registry
 from clinic_env.schema.case import Case
 from clinic_env.schema.persona import Persona

@@ -12,7 +12,6 @@ import functools
 
 from pydantic import Field, model_validator
 
-from clinic_env.agents.lexicon import lexicon
 from clinic_env.agents.model_role import ModelRole
 from clinic_env.content import content_files, content_path, load_yaml_model
 from clinic_env.errors import AgentError, ContentError
@@ -20,8 +19,9 @@ from clinic_env.evaluators.fidelity import manipulates
 from clinic_env.evaluators.inquiry import inquiry_labels, is_question_to_patient
 from clinic_env.evaluators.llm_judge import read_json_object
 from clinic_env.evaluators.registry import EVALUATORS, NEEDS_JUDGE, EvaluationContext
-from clinic_env.evaluators.rules import phrase_set, phrase_sets, says_any
 from clinic_env.evaluators.scoring import must_not_miss_listed, ordered_tests
+from clinic_env.language.lexicon import lexicon
+from clinic_env.language.rules import phrase_set, phrase_sets, says_any
 from clinic_env.llm.prompts import render_prompt
 from clinic_env.schema.action import ActionKind
 from clinic_env.schema.base import Frozen

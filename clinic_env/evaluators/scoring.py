@@ -10,8 +10,8 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 
-from clinic_env.evaluators.matcher import DiagnosisMatcher
 from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, failed
+from clinic_env.language.matcher import DiagnosisMatcher
 from clinic_env.schema.action import ActionKind
 from clinic_env.schema.case import Case
 from clinic_env.schema.transcript import ScoreComponent, Transcript

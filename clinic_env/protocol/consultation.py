@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from clinic_env.errors import ProtocolError
+from clinic_env.language.text import fold
 from clinic_env.protocol.parsing import ParseError, parse_action
 from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.transcript import Outcome, Responder
-from clinic_env.text import fold
 
 DEFAULT_MAX_TURNS = 20
 _RESPONDERS: dict[ActionKind, Responder] = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from clinic_env.agents.knowledge import exam_catalog, test_catalog
 from clinic_env.agents.personas import biases, personas
 from clinic_env.datasets import at_hand, dataset_names
+from clinic_env.language.knowledge import exam_catalog, test_catalog
 from clinic_env.web.play import RoleChoices
 
 

@@ -12,14 +12,14 @@ from clinic_env.agents.offline_patient import OfflinePatient
 from clinic_env.agents.personas import biases, load_bias, load_persona, parse_bias
 from clinic_env.datasets import load_cases
 from clinic_env.errors import ConfigError, ContentError, UnknownNameError
-from clinic_env.evaluators.leak import leak_guard
-from clinic_env.evaluators.matcher import DiagnosisMatcher
+from clinic_env.language.leak import leak_guard
+from clinic_env.language.matcher import DiagnosisMatcher
+from clinic_env.language.text import contains_phrase
 from clinic_env.llm import ModelClient
 from clinic_env.roles import RoleContext
 from clinic_env.schema.persona import Bias
 from clinic_env.session import create_doctor, create_session
 from clinic_env.testing.scripted import ScriptedTransport
-from clinic_env.text import contains_phrase
 from tests.helpers.cases import minimal_case
 
 AGENTCLINIC_PATIENT = (

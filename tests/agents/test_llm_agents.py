@@ -13,11 +13,11 @@ from clinic_env.agents.model_role import CallLog, ModelRole
 from clinic_env.agents.personas import load_persona, personas
 from clinic_env.datasets import load_cases
 from clinic_env.evaluators.llm_judge import UnclearVerdictError, parse_verdict
+from clinic_env.language.text import contains_phrase
 from clinic_env.llm import ModelClient, ModelConfig
 from clinic_env.llm.client import ToolCall
 from clinic_env.schema import Action, ActionKind, CaseImage
 from clinic_env.testing.scripted import ScriptedTransport, tool_call
-from clinic_env.text import contains_phrase
 from tests.helpers.cases import minimal_case
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from clinic_env.agents import knowledge
 from clinic_env.datasets import load_dataset
+from clinic_env.language import knowledge
 from tests.helpers.datasets import OSCE
 
 

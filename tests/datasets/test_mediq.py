@@ -3,8 +3,8 @@
 import pytest
 
 from clinic_env.datasets import load_dataset
-from clinic_env.evaluators.matcher import DiagnosisMatcher
 from clinic_env.evaluators.scoring import diagnosis_rank
+from clinic_env.language.matcher import DiagnosisMatcher
 from tests.helpers.datasets import MEDIQ
 
 

@@ -12,8 +12,8 @@ from clinic_env.datasets import DatasetWarning, dataset_spec, find_leaks, load_d
 from clinic_env.datasets.download import cached_path
 from clinic_env.envs.gym_env import ClinicEnv
 from clinic_env.errors import DatasetDownloadError
+from clinic_env.language.text import contains_phrase
 from clinic_env.session import create_doctor, create_session, run_consultation
-from clinic_env.text import contains_phrase
 from tests.helpers.datasets import MEDIQ, NEJM, OSCE, place_in_cache, use_fixture_registry
 from tests.test_session import ADVERSARIAL_QUESTIONS, names_of
 

@@ -3,11 +3,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clinic_env.agents import knowledge
 from clinic_env.content import content_path, load_yaml_model
 from clinic_env.datasets import dataset_names, dataset_registry, dataset_spec
 from clinic_env.datasets.convert.rules import ConversionRules
 from clinic_env.errors import ContentError, UnknownNameError
+from clinic_env.language import knowledge
 
 NAMES = {"starter", "medqa", "medqa-ext", "nejm", "nejm-ext", "mimiciv", "mediq-medqa", "craftmd"}
 

@@ -2,7 +2,7 @@
 
 from clinic_env.agents.biasing import BIAS_TARGET_STREAM, plan_biases
 from clinic_env.evaluators.bias import BiasTargetEvaluator
-from clinic_env.roles import agent_rng
+from clinic_env.seeding import agent_rng
 from tests.helpers.cases import minimal_case
 from tests.helpers.transcripts import score, transcript
 

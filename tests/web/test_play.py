@@ -17,6 +17,7 @@ pytest.importorskip("httpx")
 from fastapi.testclient import TestClient
 
 from clinic_env.datasets import load_cases
+from clinic_env.language.text import contains_phrase
 from clinic_env.llm.config import ModelConfig
 from clinic_env.runner.store import TRANSCRIPTS, read_transcripts
 from clinic_env.testing.stub_server import (
@@ -25,7 +26,6 @@ from clinic_env.testing.stub_server import (
     StubConfig,
     StubModelServer,
 )
-from clinic_env.text import contains_phrase
 from clinic_env.web.app import SECURITY_HEADERS, WebSettings, create_app
 from tests.helpers.adversarial import ADVERSARIAL_QUESTIONS
 from tests.helpers.cases import MINIMAL_CASE, write_yaml

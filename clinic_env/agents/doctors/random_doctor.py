@@ -11,7 +11,7 @@ import random
 
 from clinic_env.agents.base import DOCTORS, DoctorObservation
 from clinic_env.agents.doctors.script import doctor_script
-from clinic_env.agents.knowledge import diseases, exam_catalog, test_catalog
+from clinic_env.language.knowledge import diseases, exam_catalog, test_catalog
 from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.case import Case, DoctorView
 

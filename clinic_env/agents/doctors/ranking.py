@@ -13,10 +13,10 @@ import functools
 import re
 from dataclasses import dataclass
 
-from clinic_env.agents.knowledge import diseases, name_stems
+from clinic_env.language.knowledge import diseases, name_stems
+from clinic_env.language.text import STOP_WORDS, fold, stem
 from clinic_env.schema.case import Demographics
 from clinic_env.schema.knowledge import AgeGroup, Disease
-from clinic_env.text import STOP_WORDS, fold, stem
 
 FINDING_COVERAGE = 0.67
 """Share of a finding's words that must be present for the finding to count."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from clinic_env.agents.knowledge import exam_systems_in, test_resolver
 from clinic_env.datasets.convert.common import (
     RecordContext,
     caregiver,
@@ -27,8 +26,9 @@ from clinic_env.datasets.convert.common import (
     sentences,
 )
 from clinic_env.datasets.convert.rules import Rules
+from clinic_env.language.knowledge import exam_systems_in, test_resolver
+from clinic_env.language.text import fold
 from clinic_env.schema.case import Case, ExamFinding, Fact, FactCategory, TestResult
-from clinic_env.text import fold
 
 SHORT_FACT_WORDS = 5
 """A value this short ("Engineer") is told with its label ("Occupation: Engineer")."""

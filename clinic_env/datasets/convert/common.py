@@ -14,11 +14,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from clinic_env.agents.knowledge import test_catalog, test_resolver
 from clinic_env.datasets.convert.rules import Rules
 from clinic_env.datasets.defects import Defect, DefectKind
+from clinic_env.language.knowledge import test_catalog, test_resolver
+from clinic_env.language.text import STOP_WORDS, fold
 from clinic_env.schema.case import Case, Demographics, Fact, Sex, Source, TestResult
-from clinic_env.text import STOP_WORDS, fold
 
 
 @dataclass

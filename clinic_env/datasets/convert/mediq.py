@@ -23,8 +23,8 @@ from clinic_env.datasets.convert.common import (
     render,
     strip_numbering,
 )
+from clinic_env.language.text import fold
 from clinic_env.schema.case import Case
-from clinic_env.text import fold
 
 SAME_WORDING = 0.8
 """Similarity (0-1) above which an ``answer`` text is a rewording of its option."""

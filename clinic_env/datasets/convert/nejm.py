@@ -28,8 +28,8 @@ from clinic_env.datasets.convert.common import (
     sentences,
 )
 from clinic_env.datasets.convert.rules import Rules
+from clinic_env.language.text import fold
 from clinic_env.schema.case import Case, CaseImage, ExamFinding, Fact, TestResult
-from clinic_env.text import fold
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MAX_LABEL_WORDS = 8

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from pydantic import Field, field_validator
 
 from clinic_env.content import content_path, load_yaml_model
+from clinic_env.language.text import content_stems, fold
 from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import FactCategory
-from clinic_env.text import content_stems, fold
 
 
 class PhraseTable:

@@ -1,6 +1,6 @@
 import pytest
 
-from clinic_env.evaluators.leak import LeakGuard
+from clinic_env.language.leak import LeakGuard
 
 
 @pytest.fixture

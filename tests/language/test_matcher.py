@@ -8,7 +8,7 @@ import pytest
 
 from clinic_env.content import content_path
 from clinic_env.errors import ContentError
-from clinic_env.evaluators.matcher import (
+from clinic_env.language.matcher import (
     BUNDLED_SYNONYMS,
     DiagnosisMatcher,
     SynonymTable,

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pydantic import Field
 
 from clinic_env.content import content_path, load_yaml_model
+from clinic_env.language.text import STOP_WORDS, fold, stem
 from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import FactCategory
-from clinic_env.text import STOP_WORDS, fold, stem
 
 
 class LexiconFile(Frozen):

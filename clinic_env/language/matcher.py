@@ -33,8 +33,8 @@ from typing import Annotated, Self, TypeVar
 from pydantic import Field, ValidationInfo, field_validator
 
 from clinic_env.content import content_path, load_yaml_model
+from clinic_env.language.text import fold
 from clinic_env.schema.base import Frozen
-from clinic_env.text import fold
 
 __all__ = [
     "BUNDLED_SYNONYMS",

@@ -1,8 +1,9 @@
 """The rule content offline evaluators read: inquiry cues, fidelity checks, phrase sets.
 
 Each file under ``evaluators/rules/`` is validated on load (unknown keys rejected, errors
-naming file, line and field). Phrases are matched after folding (:func:`clinic_env.text.fold`,
-as every offline component folds), on word boundaries, one compiled pattern per set.
+naming file, line and field). Phrases are matched after folding
+(:func:`clinic_env.language.text.fold`, as every offline component folds), on word boundaries,
+one compiled pattern per set.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from pydantic import Field, RootModel
 
 from clinic_env.content import content_path, load_yaml_model
 from clinic_env.errors import UnknownNameError
+from clinic_env.language.text import fold
 from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import FactCategory
-from clinic_env.text import fold
 
 
 class InquiryRules(Frozen):
@@ -65,7 +66,7 @@ def phrase_set(name: str) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=256)
 def _alternation(phrases: tuple[str, ...], anchored: bool) -> re.Pattern[str]:
     """One pattern for a phrase set, matched against `` <folded text> `` (what
-    :func:`clinic_env.text.contains_phrase` does one phrase at a time)."""
+    :func:`clinic_env.language.text.contains_phrase` does one phrase at a time)."""
     folded = sorted({fold(p) for p in phrases if fold(p)}, key=len, reverse=True)
     body = "|".join(map(re.escape, folded)) or r"(?!)"
     return re.compile(("^ " if anchored else " ") + f"(?:{body}) ")

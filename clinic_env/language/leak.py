@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from clinic_env.text import fold
+from clinic_env.language.text import fold
 
 
 class _CharFolding(dict[int, str]):

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from clinic_env.content import content_files, content_path, load_yaml_model
 from clinic_env.errors import ContentError
+from clinic_env.language.text import STOP_WORDS, fold, stem
 from clinic_env.schema.knowledge import (
     CatalogTest,
     Disease,
@@ -19,7 +20,6 @@ from clinic_env.schema.knowledge import (
     ExamCatalog,
     TestCatalog,
 )
-from clinic_env.text import STOP_WORDS, fold, stem
 
 FUZZY_MIN_OVERLAP = 0.6
 """Share of a name's meaningful stems two names must have in common to be taken as the same."""
