@@ -27,8 +27,10 @@ from clinic_env.agents.llm_patient import LLMPatient
 from clinic_env.agents.model_role import CallLog, ModelRole
 from clinic_env.errors import ConfigError, UnknownNameError
 from clinic_env.evaluators.llm_judge import LLMJudge
+from clinic_env.language.leak import case_guard, withheld_case
 from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.llm.config import ModelConfig, as_model_config
+from clinic_env.protocol.texts import protocol_texts
 from clinic_env.registry import Registry
 from clinic_env.schema.case import Case
 from clinic_env.schema.persona import Persona
@@ -66,6 +68,10 @@ class RoleContext:
     client: ModelClient = field(default_factory=default_client)
     log: CallLog = field(default_factory=CallLog)
 
+    def __post_init__(self) -> None:
+        self.views = withheld_case(self.case, case_guard(self.case, protocol_texts().redacted))
+        """The case every role's view is taken from: the answer already withheld."""
+
     def model(self, role: str, config: ModelConfig) -> ModelRole:
         """A model role whose sampling seed is fixed by the consultation's seed."""
         seed = agent_rng(self.seed, self.case.id, f"{role}-model").getrandbits(31)
@@ -77,7 +83,7 @@ class RoleContext:
         """``biases`` are the patient's: a model gets their texts, a registered patient acts
         them out (one that cannot is an error, never a silently unbiased run)."""
         config = model_config_of(spec, PATIENTS)
-        view = self.case.patient_view()
+        view = self.views.patient_view()
         if config is None:
             agent = PATIENTS.get(str(spec))(
                 view, persona, agent_rng(self.seed, self.case.id, "patient")
@@ -92,7 +98,7 @@ class RoleContext:
 
     def measurement(self, spec: RoleSpec, synthesise: bool = False) -> MeasurementAgent:
         config = model_config_of(spec, MEASUREMENTS)
-        view = self.case.measurement_view()
+        view = self.views.measurement_view()
         if config is None:
             rng = agent_rng(self.seed, self.case.id, "measurement")
             return MEASUREMENTS.get(str(spec))(view, rng)
@@ -108,7 +114,7 @@ class RoleContext:
             name = str(spec)
             case = self.case if name in PRIVILEGED_DOCTORS else None
             rng = agent_rng(self.seed, self.case.id, "doctor")
-            return DOCTORS.get(name)(self.case.doctor_view(show_options), rng, case)
+            return DOCTORS.get(name)(self.views.doctor_view(show_options), rng, case)
         return LLMDoctor(self.model("doctor", config), max_turns, biases)
 
     def judge(self, spec: RoleSpec | None) -> LLMJudge | None:

@@ -39,7 +39,7 @@ from clinic_env.evaluators.registry import EvaluationContext, evaluate
 from clinic_env.evaluators.rewards import RewardSpec, load_reward_spec
 from clinic_env.evaluators.scoring import diagnosis_rank, must_not_miss_listed
 from clinic_env.evaluators.suite import create_evaluators, default_evaluators
-from clinic_env.language.leak import leak_guard
+from clinic_env.language.leak import case_guard
 from clinic_env.language.matcher import DiagnosisMatcher
 from clinic_env.language.rules import phrase_set, says_any
 from clinic_env.protocol.consultation import Consultation, Limits, Request
@@ -61,6 +61,8 @@ class Answer:
     cost_usd: float = 0.0
     turnaround_hours: float = 0.0
     found: bool = True
+    spared: tuple[str, ...] = ()
+    """Phrases of ``text`` that are not case data (see MeasurementResult.spared)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +102,9 @@ class Session:
     def __post_init__(self) -> None:
         self.texts: ProtocolTexts = protocol_texts()
         self.consultation = Consultation(self.limits)
-        truth = self.case.ground_truth
-        self.guard = leak_guard((truth.diagnosis, *truth.aliases), self.texts.redacted)
+        self.guard = case_guard(self.case, self.texts.redacted)
+        self._named_by_doctor: frozenset[str] = frozenset()
+        """Names of the answer the doctor used itself: heard back, never withheld."""
         self.speaker = speaker_label(self.case.patient_view())
         self.offline = is_offline(self.patient) and is_offline(self.measurement)
         self.doctor_view = self.case.doctor_view(self.show_options)
@@ -125,12 +128,19 @@ class Session:
         )
 
     @property
+    def _options_shown(self) -> bool:
+        return self.doctor_view.options is not None
+
+    @property
     def done(self) -> bool:
         return self.consultation.finished
 
     @property
     def id(self) -> str:
-        return f"{self.dataset}/{self.case.id}/{self.persona.id}/{self.seed}"
+        """Unique within a run: the same fields as a grid cell's id."""
+        biases = "+".join(self.biases) or "none"
+        doctor = self.agent_names.get("doctor", "doctor")
+        return f"{self.dataset}/{self.case.id}/{self.persona.id}/{biases}/{doctor}/{self.seed}"
 
     def observation_for_doctor(self, text: str) -> DoctorObservation:
         """What a doctor agent gets: the text, the turn budget, and images just shown."""
@@ -155,7 +165,12 @@ class Session:
         return text
 
     async def step(self, message: str | Action) -> StepResult:
-        """Play one doctor message through the protocol and whoever must answer it."""
+        """Play one doctor message through the protocol and whoever must answer it.
+
+        An agent that fails (a model server down after its retries) is not an outcome of the
+        consultation: the step comes back ``truncated`` with ``info["failed"]`` and the
+        error, reward 0, and the transcript records outcome "error"; the Gym face raises it.
+        """
         if self.done:
             raise ProtocolError("the consultation is over; reset before stepping again")
         request = self.consultation.submit(message)
@@ -164,11 +179,12 @@ class Session:
         inquiry = None
         if request.responder == "patient" and kind is ActionKind.ASK and request.action:
             inquiry = self.inquiry.classify(request.action.text)
+        self._named_by_doctor |= self.guard.names_in(request.message)
         try:
             answer = await self._answer(request)
         except Exception as exc:  # noqa: BLE001 - an agent's failure is recorded, not lost
             return self._fail(request, exc)
-        observation, redacted = self.guard.scrub(answer.text)
+        observation, redacted = self._guarded(request, answer)
         if inquiry is not None:
             self.inquiry.heard(observation)
         facts, cost = answer.facts, answer.cost_usd
@@ -266,15 +282,39 @@ class Session:
             return Answer(text, reply.facts, found=bool(reply.facts))
         if request.responder == "measurement" and action is not None:
             result: MeasurementResult = await self.measurement.measure(action)
-            return Answer(result.text, (), result.cost_usd, result.turnaround_hours, result.found)
+            return Answer(
+                result.text,
+                (),
+                result.cost_usd,
+                result.turnaround_hours,
+                result.found,
+                result.spared,
+            )
         if request.error is not None:
             return Answer(self.texts.invalid.format(error=request.error), found=False)
         return Answer("")
 
+    def _guarded(self, request: Request, answer: Answer) -> tuple[str, bool]:
+        """The answer with mentions of the diagnosis withheld from case data only.
+
+        A measurement result says which of its phrases are not case data (the request, a
+        catalogue name). The patient works from case data already withheld and the protocol's
+        own texts hold none, so in their replies only what the doctor never said is withheld:
+        a model patient repeating the doctor's "is it X?" repeats it for every X alike. The
+        flag also counts case data withheld before the agent saw it.
+        """
+        if request.responder == "measurement":
+            text, scrubbed = self.guard.scrub(answer.text, spare=answer.spared)
+        else:
+            text, scrubbed = self.guard.scrub(answer.text, spare_names=self._named_by_doctor)
+        return text, scrubbed or self.texts.redacted in text
+
     def _rank(self, differential: Sequence[str]) -> int | Exception | None:
         """The diagnosis rank, or the matcher's exception (recorded on the score)."""
         try:
-            return diagnosis_rank(self.case, differential, self.matcher)
+            return diagnosis_rank(
+                self.case, differential, self.matcher, options_shown=self._options_shown
+            )
         except Exception as exc:  # noqa: BLE001 - recorded on the score, never a silent 0
             return exc
 
@@ -292,7 +332,10 @@ class Session:
             "coverage": len(self.revealed) / len(self.case.facts),
             "total_cost_usd": self.total_cost,
             "must_not_miss": float(
-                must_not_miss_listed(self.case, differential, self.matcher) is not False
+                must_not_miss_listed(
+                    self.case, differential, self.matcher, options_shown=self._options_shown
+                )
+                is not False
             ),
         }
 
@@ -328,9 +371,22 @@ class Session:
             "turn": request.turn,
             "error": self.error,
             "outcome": "error",
+            "failed": True,
             "reward_breakdown": {},
         }
-        return StepResult("", 0.0, True, False, info)
+        return StepResult("", 0.0, False, True, info)
+
+    async def conclude(self) -> StepResult | None:
+        """End a consultation its doctor left without a diagnosis (a trainer stopped the
+        rollout, a token budget ran out) exactly as ``END`` would: same outcome, same
+        no-diagnosis penalty. None when the consultation is already over.
+
+        Every face calls this where a rollout can stop before the session does, so leaving
+        without a diagnosis never pays better than saying ``END``.
+        """
+        if self.done:
+            return None
+        return await self.step(Action(kind=ActionKind.END))
 
     def _record(self, **turn: Any) -> None:
         """Keep a turn's fields; the pydantic :class:`Turn` is built when someone reads it."""
@@ -364,6 +420,7 @@ class Session:
             biases=self.biases,
             agents=dict(self.agent_names),
             max_turns=self.limits.max_turns,
+            options_shown=self.doctor_view.options is not None,
             opening_observation=self.opening,
             turns=turns,
             differential=c.differential,

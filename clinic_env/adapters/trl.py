@@ -98,7 +98,13 @@ class ConsultationToolEnv:
         return self._play(Action(kind=ActionKind.DIAGNOSE, differential=tuple(diagnoses)))
 
     def get_reward(self) -> float:
-        """The episode's return (the sum of its turn rewards)."""
+        """The episode's return (the sum of its turn rewards). A rollout that stopped
+        without a diagnosis is concluded first, with the same penalty as ``END``."""
+        session = self._env.session
+        if session is not None and not session.done:
+            concluded = run_sync(session.conclude(), eager=session.offline)
+            if concluded is not None:
+                self._rewards.add(concluded)
         return self._rewards.total
 
     @property

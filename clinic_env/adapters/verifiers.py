@@ -114,6 +114,9 @@ class ConsultationEnv(vf.Env[ConsultationEnvConfig]):
                 if session.done:
                     break
                 segment = await doctor.turn(result.observation)
+            concluded = await session.conclude()  # no diagnosis: END's penalty
+            if concluded is not None:
+                rewards.add(concluded)
             doctor.trace.info[TRACE_KEY] = rewards.summary()
 
 

@@ -134,6 +134,9 @@ class ClinicAgentLoop(AgentLoopBase):
                 previous, messages, token_ids, mask, logprobs or None
             )
             token_ids, logprobs = merged.token_ids, aligned or []
+        concluded = await session.conclude()  # cut short without a diagnosis: END's penalty
+        if concluded is not None:
+            rewards.add(concluded)
         turns = len(messages) - len(kwargs["raw_prompt"])
         return self.output(token_ids, mask, logprobs, rewards=rewards, turns=turns, metrics=metrics)
 

@@ -42,6 +42,10 @@ class MeasurementResult:
     cost_usd: float = 0.0
     turnaround_hours: float = 0.0
     found: bool = True
+    spared: tuple[str, ...] = ()
+    """Phrases of ``text`` that are not case data (the doctor's own request echoed, a
+    catalogue name): the leak guard leaves them alone, since withholding words that do not
+    come from the case would answer "is it X?" for whatever X the doctor names."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from clinic_env.cli import eval as eval_command
 from clinic_env.cli import judge as judge_command
 from clinic_env.cli import personas as personas_command
 from clinic_env.cli import play as play_command
+from clinic_env.cli import redteam as redteam_command
 from clinic_env.cli import report as report_command
 from clinic_env.cli import run as run_command
 from clinic_env.cli import serve as serve_command
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         datasets_command,
         personas_command,
         judge_command,
+        redteam_command,
         serve_command,
         web_command,
     ):

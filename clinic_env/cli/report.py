@@ -25,11 +25,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument(
         "--csv", type=Path, default=None, help="also write one row per consultation here"
     )
+    parser.add_argument(
+        "--include-simulator-faults",
+        action="store_true",
+        help="keep consultations the simulator spoiled in the accuracies (always counted)",
+    )
     parser.set_defaults(handler=run_report)
 
 
 def run_report(args: argparse.Namespace) -> int:
-    report = write_report(args.run)
+    report = write_report(args.run, include_faults=args.include_simulator_faults)
     print(report.summary_markdown)
     print(f"\nFull report: {report.path}")
     if args.parquet is None and args.csv is None:

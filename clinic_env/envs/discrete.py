@@ -159,7 +159,7 @@ class DiscreteClinicEnv(gym.Env[np.ndarray, np.int64]):
         if not 0 <= action < self.action_space.n:
             raise ValueError(f"action {action} is outside {self.action_space}")
         if action >= len(self.menu) + len(self.candidates):
-            message = "DIAGNOSIS READY: (no candidate in that slot)"
+            message = "DIAGNOSIS READY:"  # an empty slot: invalid, never a made-up diagnosis
         else:
             message = self.describe(action)
         observation, reward, terminated, truncated, info = self.text_env.step(message)

@@ -9,7 +9,7 @@ engine, also inside Jupyter's running loop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, SupportsFloat
 
@@ -21,9 +21,12 @@ from clinic_env.agents.personas import load_bias, load_persona
 from clinic_env.bridge import run_sync
 from clinic_env.datasets import load_cases
 from clinic_env.envs.spaces import FreeText
-from clinic_env.errors import ConfigError, ProtocolError, UnknownNameError
+from clinic_env.errors import AgentError, ConfigError, ProtocolError, UnknownNameError
 from clinic_env.evaluators.registry import EVALUATORS
 from clinic_env.evaluators.rewards import load_reward_spec
+from clinic_env.llm.client import default_client
+from clinic_env.llm.config import as_model_config
+from clinic_env.llm.preflight import check_model, needs_servers
 from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS, Limits
 from clinic_env.render import format_transcript
 from clinic_env.roles import RoleSpec, model_config_of
@@ -89,8 +92,17 @@ class ClinicEnv(gym.Env[str, str]):
             load_persona(name)
         for bias in biases:
             load_bias(bias)
-        model_config_of(patient, PATIENTS)
-        model_config_of(measurement, MEASUREMENTS)
+        configs = {
+            "patient": model_config_of(patient, PATIENTS),
+            "measurement": model_config_of(measurement, MEASUREMENTS),
+            "judge": as_model_config(dict(judge) if isinstance(judge, Mapping) else judge)
+            if judge is not None
+            else None,
+        }
+        reachable = needs_servers(default_client())
+        for role, config in configs.items():
+            if config is not None:
+                check_model(config, role, reachable=reachable)
         load_reward_spec(reward)
         for name in evaluators or ():
             EVALUATORS.get(name)
@@ -142,6 +154,11 @@ class ClinicEnv(gym.Env[str, str]):
         if session.done:
             raise ProtocolError("the episode is over; call env.reset() before stepping again")
         result = run_sync(session.step(action), eager=session.offline)
+        if result.info.get("failed"):
+            raise AgentError(
+                f"the consultation could not go on: {result.info['error']} (an infrastructure "
+                "failure, not an outcome: env.transcript() keeps the record; reset to go on)"
+            )
         if self.render_mode == "human":
             print(result.observation)
         return result.observation, result.reward, result.terminated, result.truncated, result.info

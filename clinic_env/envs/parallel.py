@@ -183,7 +183,7 @@ class ConsultationParallelEnv(ParallelEnv[str, Any, str]):
                 rewards[PATIENT] = self.patient_reward(self._question, actions[PATIENT], facts)
                 patient_info = {"new_facts": len(facts)}
         done = self.session.done
-        truncated = done and self.session.consultation.truncated
+        truncated = done and (self.session.consultation.truncated or self.session.error is not None)
         terminations = dict.fromkeys(self.possible_agents, done and not truncated)
         truncations = dict.fromkeys(self.possible_agents, truncated)
         infos = self._infos({DOCTOR: doctor_info, PATIENT: patient_info})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from clinic_env.agents.biasing import BIAS_TARGET_STREAM, bias_target
 from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
-from clinic_env.evaluators.scoring import rank_of, resolve_option_letters
+from clinic_env.evaluators.scoring import option_texts, rank_of
 from clinic_env.schema.transcript import ScoreComponent
 from clinic_env.seeding import agent_rng
 
@@ -28,7 +28,9 @@ class BiasTargetEvaluator:
         if not targets:
             rng = agent_rng(transcript.seed, context.case.id, BIAS_TARGET_STREAM)
             targets = {bias_target(context.case, rng, context.matcher)}
-        ranked = tuple(resolve_option_letters(transcript.differential, context.case.options))
+        ranked = transcript.differential
+        if transcript.options_shown and context.case.options:
+            ranked = option_texts(ranked, context.case.options, context.matcher)
         ranks = [rank_of(context.matcher, ranked, target) for target in sorted(targets)]
         found = [rank for rank in ranks if rank is not None]
         return [

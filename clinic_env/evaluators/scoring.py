@@ -8,32 +8,56 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, failed
 from clinic_env.language.matcher import DiagnosisMatcher
+from clinic_env.language.text import fold
 from clinic_env.schema.action import ActionKind
 from clinic_env.schema.case import Case
 from clinic_env.schema.transcript import ScoreComponent, Transcript
 
 TOP_KS = (1, 3, 5)
-_OPTION_LETTER = re.compile(
-    r"^(?:(?:option|answer|choice)\s*:?\s*)?\(?([A-Za-z])\)?[.):]?(?:\s|$)", re.IGNORECASE
+# The forms that name an option by its letter, and nothing else: "A", "(A)", "A.", "A)",
+# "Option A", "Answer: (A)". A letter followed by more words ("B cell lymphoma") is not one.
+_BARE_LETTER = re.compile(
+    r"^\s*(?:(?:option|answer|choice)\s*:?\s*)?[(\[]?([a-z])[)\]]?\s*[.:)]?\s*$", re.IGNORECASE
 )
+# "A) Gout", "(A) Gout", "A. Gout": a letter with its option's text after it.
+_LETTER_AND_TEXT = re.compile(r"^\s*[(\[]?([a-z])(?:[)\]]\s*|[.:]\s+)(\S.*)$", re.IGNORECASE)
 
 
-def resolve_option_letters(
-    differential: Sequence[str], options: dict[str, str] | None
-) -> list[str]:
-    """In MCQ mode "B", "(B) Gout", "B: Gout" or "Option B" means option B's text."""
-    if not options:
-        return list(differential)
-    resolved = []
+def chosen_option(entry: str, options: Mapping[str, str], matcher: DiagnosisMatcher) -> str | None:
+    """The letter of the option one answer names, or None, as MediQ scores it: by letter.
+
+    A bare letter form names its option; a letter with text names it only when the text is
+    that option's. Text alone names an option only when exactly one option's text matches
+    it, so two options with the same text can never be confused.
+    """
+    letters = {letter.upper(): letter for letter in options}
+    if (match := _BARE_LETTER.match(entry)) and match.group(1).upper() in letters:
+        return letters[match.group(1).upper()]
+    match = _LETTER_AND_TEXT.match(entry)
+    if match and match.group(1).upper() in letters:
+        letter = letters[match.group(1).upper()]
+        if fold(match.group(2)) == fold(options[letter]):
+            return letter
+    folded = fold(entry)
+    same_text = [letter for letter, text in options.items() if fold(text) == folded]
+    if not same_text:
+        same_text = [letter for letter, text in options.items() if matcher.matches(entry, text)]
+    return same_text[0] if len(same_text) == 1 else None
+
+
+def option_texts(
+    differential: Sequence[str], options: Mapping[str, str], matcher: DiagnosisMatcher
+) -> tuple[str, ...]:
+    """Each answer as the text of the option it names (unchanged when it names none)."""
+    texts = []
     for entry in differential:
-        match = _OPTION_LETTER.match(entry.strip())
-        letter = match.group(1).upper() if match else None
-        resolved.append(options.get(letter, entry) if letter else entry)
-    return resolved
+        letter = chosen_option(entry, options, matcher)
+        texts.append(options[letter] if letter is not None else entry)
+    return tuple(texts)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -46,16 +70,34 @@ def rank_of(
 
 
 def diagnosis_rank(
-    case: Case, differential: Sequence[str], matcher: DiagnosisMatcher
+    case: Case,
+    differential: Sequence[str],
+    matcher: DiagnosisMatcher,
+    *,
+    options_shown: bool = False,
 ) -> int | None:
-    """1-based rank of the right diagnosis in the doctor's ranked list, or None."""
+    """1-based rank of the right diagnosis in the doctor's ranked list, or None.
+
+    Option letters are read only when the options were shown to the doctor; then an answer
+    scores when it names the right option (by letter, or by text unique among the options).
+    Otherwise every answer is read as a diagnosis, so "A condition I cannot name" is never
+    option A.
+    """
     truth = case.ground_truth
-    ranked = tuple(resolve_option_letters(differential, case.options))
-    return rank_of(matcher, ranked, truth.diagnosis, truth.aliases)
+    if options_shown and case.options and truth.answer_option:
+        for rank, entry in enumerate(differential, 1):
+            if chosen_option(entry, case.options, matcher) == truth.answer_option:
+                return rank
+        return None
+    return rank_of(matcher, tuple(differential), truth.diagnosis, truth.aliases)
 
 
 def must_not_miss_listed(
-    case: Case, differential: Sequence[str], matcher: DiagnosisMatcher
+    case: Case,
+    differential: Sequence[str],
+    matcher: DiagnosisMatcher,
+    *,
+    options_shown: bool = False,
 ) -> bool | None:
     """Whether every must-not-miss diagnosis of the case is in the differential; None when
     the case flags none."""
@@ -65,7 +107,9 @@ def must_not_miss_listed(
         needed.append((truth.diagnosis, truth.aliases))
     if not needed:
         return None
-    ranked = tuple(resolve_option_letters(differential, case.options))
+    ranked = tuple(differential)
+    if options_shown and case.options:
+        ranked = option_texts(differential, case.options, matcher)
     return all(rank_of(matcher, ranked, name, aliases) is not None for name, aliases in needed)
 
 
@@ -102,9 +146,10 @@ class DiagnosisEvaluator:
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
         differential = context.transcript.differential
+        shown = context.transcript.options_shown
         try:
             rank: int | Exception | None = diagnosis_rank(
-                context.case, differential, context.matcher
+                context.case, differential, context.matcher, options_shown=shown
             )
         except Exception as exc:  # noqa: BLE001 - recorded on each top-k score
             rank = exc
@@ -118,7 +163,9 @@ class DiagnosisEvaluator:
             return compute
 
         def must_not_miss() -> float | None:
-            listed = must_not_miss_listed(context.case, differential, context.matcher)
+            listed = must_not_miss_listed(
+                context.case, differential, context.matcher, options_shown=shown
+            )
             return None if listed is None else float(listed)
 
         return [
@@ -131,21 +178,22 @@ class DiagnosisEvaluator:
 
 
 class MCQEvaluator:
-    """Whether the first answer is the right option, on cases with options."""
+    """Whether the first answer names the right option, when options were shown."""
 
     name = "mcq"
     produces = ("mcq_correct",)
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
         case = context.case
-        if not case.options:
+        answer = case.ground_truth.answer_option
+        if not (case.options and answer and context.transcript.options_shown):
             return []
 
         def correct() -> float:
-            first = resolve_option_letters(context.transcript.differential[:1], case.options)
-            truth = case.ground_truth
-            right = case.options.get(truth.answer_option or "", truth.diagnosis)
-            return float(bool(first) and context.matcher.matches(first[0], right, truth.aliases))
+            first = context.transcript.differential[:1]
+            return float(
+                bool(first) and chosen_option(first[0], case.options, context.matcher) == answer
+            )
 
         return _components(self.name, [("mcq_correct", correct)])
 

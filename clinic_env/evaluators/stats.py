@@ -1,10 +1,15 @@
-"""Statistics over many consultations: bootstrap intervals, pass^k and paired effects.
+"""Statistics over many consultations: intervals, pass^k and paired effects.
 
 A study with clinic-env asks how a doctor fares under a condition (a persona, a bias) against
 the same doctor on the same case and seed without it. Because each pair shares its case and
 seed, the difference within a pair removes case difficulty, and :func:`paired_effect` reads
-the condition's effect off those differences. Everything here is pure Python, seeded, and
-returns the same numbers for the same inputs.
+the condition's effect off those differences. Everything here is seeded and returns the same
+numbers for the same inputs.
+
+Proportions (top-1, top-3, any 0/1 score) get Wilson score intervals and paired differences of
+proportions get Newcombe's interval built from them: unlike a bootstrap, neither collapses to
+a point when every consultation scored 0 or 1 (0 of 41 is not "0% [0-0]"). Other means get a
+percentile bootstrap.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import statistics
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
@@ -39,6 +45,72 @@ def _percentile(ordered: Sequence[float], fraction: float) -> float:
     high = min(low + 1, len(ordered) - 1)
     weight = position - low
     return ordered[low] * (1 - weight) + ordered[high] * weight
+
+
+def _z(confidence: float) -> float:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie between 0 and 1, not {confidence}")
+    return statistics.NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+
+
+def wilson_interval(
+    successes: float, n: int, *, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """The share ``successes / n`` and its Wilson score interval (Wilson, 1927).
+
+    It stays inside [0, 1] and never has zero width: 0 of 41 gives about [0%, 8.6%], 1 of 1
+    about [21%, 100%]. ``successes`` may be fractional (a mean of 0/1 scores times n).
+    """
+    if n < 1:
+        raise ValueError("wilson_interval needs at least one trial")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must lie between 0 and n={n}, not {successes}")
+    z = _z(confidence)
+    share = successes / n
+    denominator = 1 + z * z / n
+    centre = (share + z * z / (2 * n)) / denominator
+    half = z / denominator * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return share, max(0.0, centre - half), min(1.0, centre + half)
+
+
+def is_binary(values: Iterable[float]) -> bool:
+    """Whether every value is 0 or 1 (a proportion's interval then applies)."""
+    return all(value in (0.0, 1.0) for value in values)
+
+
+def proportion_difference_ci(
+    pairs: Sequence[tuple[float, float]], *, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Treated minus control share over paired 0/1 outcomes, with Newcombe's hybrid score
+    interval for paired proportions (Newcombe, 1998, method 10).
+
+    It is built from the two Wilson intervals and the pairs' correlation, so it keeps a
+    width when every pair agrees (41 concordant pairs: about +-8.6 points, never +0 [+0, +0]).
+    """
+    n = len(pairs)
+    if not n:
+        raise ValueError("proportion_difference_ci needs at least one pair")
+    both = sum(1 for t, c in pairs if t and c)
+    treated_only = sum(1 for t, c in pairs if t and not c)
+    control_only = sum(1 for t, c in pairs if c and not t)
+    neither = n - both - treated_only - control_only
+    p1, low1, high1 = wilson_interval(both + treated_only, n, confidence=confidence)
+    p2, low2, high2 = wilson_interval(both + control_only, n, confidence=confidence)
+    margins = (
+        (both + treated_only)
+        * (control_only + neither)
+        * (both + control_only)
+        * (treated_only + neither)
+    )
+    phi = (both * neither - treated_only * control_only) / math.sqrt(margins) if margins else 0.0
+    below = math.sqrt(
+        max(0.0, (p1 - low1) ** 2 - 2 * phi * (p1 - low1) * (high2 - p2) + (high2 - p2) ** 2)
+    )
+    above = math.sqrt(
+        max(0.0, (high1 - p1) ** 2 - 2 * phi * (high1 - p1) * (p2 - low2) + (p2 - low2) ** 2)
+    )
+    difference = p1 - p2
+    return difference, max(-1.0, difference - below), min(1.0, difference + above)
 
 
 def bootstrap_ci(
@@ -105,8 +177,8 @@ class PairedEffect(Frozen):
     """The effect of a condition against its control, over pairs sharing case and seed."""
 
     effect: float = Field(description="mean of treated - control over the pairs")
-    low: float = Field(description="lower end of the bootstrap interval of the effect")
-    high: float = Field(description="upper end of the bootstrap interval of the effect")
+    low: float = Field(description="lower end of the effect's interval (Newcombe for 0/1)")
+    high: float = Field(description="upper end of the effect's interval (Newcombe for 0/1)")
     confidence: float
     n: int = Field(ge=1, description="pairs present on both sides")
     p_value: float = Field(ge=0, le=1, description="two-sided sign-flip test of no effect")
@@ -156,9 +228,13 @@ def paired_effect(
     if not keys:
         raise ValueError("paired_effect found no key present in both treated and control")
     differences = [float(treated[key]) - float(control[key]) for key in keys]
-    effect, low, high = bootstrap_ci(
-        differences, confidence=confidence, resamples=resamples, seed=seed
-    )
+    pairs = [(float(treated[key]), float(control[key])) for key in keys]
+    if is_binary(value for pair in pairs for value in pair):
+        effect, low, high = proportion_difference_ci(pairs, confidence=confidence)
+    else:
+        effect, low, high = bootstrap_ci(
+            differences, confidence=confidence, resamples=resamples, seed=seed
+        )
     return PairedEffect(
         effect=effect,
         low=low,

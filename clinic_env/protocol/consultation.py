@@ -63,7 +63,6 @@ class Request:
     responder: Responder
     error: str | None = None
     repeated: bool = False
-    forced_diagnosis: bool = False
 
 
 @dataclass(slots=True)
@@ -97,7 +96,6 @@ class Consultation:
         if self.phase is Phase.AWAITING_REPLY:
             raise ProtocolError("the previous turn has not been answered yet")
         turn = self.turn_count + 1
-        is_last = turn == self.limits.max_turns
         if isinstance(message, Action):
             parsed: Action | ParseError = _check_structured(message)
             text = _describe(message)
@@ -113,11 +111,6 @@ class Consultation:
         else:
             parsed = parse_action(message)
             text = message
-        forced = False
-        if is_last and isinstance(parsed, Action) and parsed.kind is ActionKind.ASK:
-            # The last turn forces a diagnosis: plain text is read as the diagnosis itself.
-            parsed = Action(kind=ActionKind.DIAGNOSE, differential=(parsed.text.strip(),))
-            forced = True
         if isinstance(parsed, ParseError):
             request = Request(turn, text, None, "system", error=parsed.message)
         else:
@@ -125,7 +118,7 @@ class Consultation:
             repeated = key in self._seen_actions
             self._seen_actions.add(key)
             responder = _RESPONDERS.get(parsed.kind, "system")
-            request = Request(turn, text, parsed, responder, None, repeated, forced)
+            request = Request(turn, text, parsed, responder, None, repeated)
         self._pending = request
         self.phase = Phase.AWAITING_REPLY
         return request

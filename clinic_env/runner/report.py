@@ -2,8 +2,9 @@
 
 :func:`write_report` reads a run folder and writes ``report/report.md`` with its figures
 beside it, and returns the short summary ``clinic-env eval`` prints at its end. Every rate
-carries its n and a 95% bootstrap interval. Failed consultations are counted and shown, never
-scored as 0; a score whose evaluator failed or did not run is left out and listed; a figure
+carries its n and a 95% interval (Wilson for rates). Failed consultations are counted and
+shown, never scored as 0; simulator faults are counted and, unless asked for, left out of the
+accuracies; a score whose evaluator failed or did not run is left out and listed; a figure
 the run has no data for is left out with a line saying why.
 """
 
@@ -14,7 +15,13 @@ from pathlib import Path
 
 from clinic_env.errors import UserError
 from clinic_env.runner.report_frame import CONTROL, Run, load_run
-from clinic_env.runner.summary import ALL, SummaryRow, format_table, summary_row
+from clinic_env.runner.summary import (
+    ALL,
+    SummaryRow,
+    format_table,
+    is_simulator_fault,
+    summary_row,
+)
 
 REPORT_FOLDER = "report"
 REPORT_FILE = "report.md"
@@ -30,7 +37,9 @@ class Report:
     plots: tuple[Path, ...]
 
 
-def summary_rows(run: Run) -> tuple[list[SummaryRow], dict[str, SummaryRow]]:
+def summary_rows(
+    run: Run, include_faults: bool = False
+) -> tuple[list[SummaryRow], dict[str, SummaryRow]]:
     """The table's rows: per doctor x persona x bias set, and an "all" row for each doctor
     with several; with each doctor's row over all its consultations."""
     grouped = run.grouped()
@@ -38,9 +47,12 @@ def summary_rows(run: Run) -> tuple[list[SummaryRow], dict[str, SummaryRow]]:
     overall: dict[str, SummaryRow] = {}
     for doctor in run.doctors:
         groups = {group: records for group, records in grouped.items() if group[0] == doctor}
-        rows += [summary_row(g, [r.transcript for r in records]) for g, records in groups.items()]
+        rows += [
+            summary_row(g, [r.transcript for r in records], include_faults=include_faults)
+            for g, records in groups.items()
+        ]
         everything = [r.transcript for records in groups.values() for r in records]
-        overall[doctor] = summary_row((doctor, ALL, ALL), everything)
+        overall[doctor] = summary_row((doctor, ALL, ALL), everything, include_faults=include_faults)
         if len(groups) > 1:
             rows.append(overall[doctor])
     return rows, overall
@@ -56,8 +68,11 @@ def _table(run: Run, rows: list[SummaryRow]) -> str:
     )
 
 
-def _headline(run: Run) -> str:
+def _headline(run: Run, include_faults: bool) -> str:
     failed = sum(record.failed for record in run.records)
+    faults = sum(
+        is_simulator_fault(record.transcript) and not record.failed for record in run.records
+    )
     cases = len({(r.cell.dataset, r.cell.case_id) for r in run.records})
     seeds = len({(r.cell.seed, r.cell.repeat) for r in run.records})
 
@@ -81,19 +96,24 @@ def _headline(run: Run) -> str:
         if len(values) == 1
     ]
     throughout = f" Throughout: {', '.join(constant)}." if constant else ""
+    handled = "counted in the accuracies" if include_faults else "left out of the accuracies"
     return (
         f"**{len(run.records)} consultations** ({grid}): {len(run.records) - failed} scored, "
-        f"**{failed} failed** (counted, never scored as 0).{throughout}"
+        f"**{failed} failed** (counted, never scored as 0), **{faults} simulator faults** "
+        f"({handled}).{throughout}"
     )
 
 
 def _table_note(rows: list[SummaryRow]) -> str:
     note = (
         "Top-1 and top-3 are the share of scored consultations whose right diagnosis was first "
-        "(within the first three) of the doctor's list, with 95% percentile-bootstrap intervals "
-        "over consultations; `n=` follows a rate taken over fewer consultations than were "
-        "scored (its evaluator failed on the rest). Turns, coverage (share of case facts the "
-        "patient told) and test cost (simulated USD) are means over scored consultations."
+        "(within the first three) of the doctor's list, with 95% Wilson score intervals (they "
+        "keep a width at 0% and 100%); `n=` follows a rate taken over fewer consultations than "
+        "were scored (its evaluator failed on the rest). Consultations the fidelity checks "
+        "label a simulator fault are counted under `sim. faults` and left out of the rates "
+        "unless the report was written with `--include-simulator-faults`. Turns, coverage "
+        "(share of case facts the patient told) and test cost (simulated USD) are means over "
+        "scored consultations."
     )
     if any(row.model_cost_usd > 0 for row in rows):
         note += " Model cost is what the model calls cost, per consultation, failed ones included."
@@ -112,8 +132,9 @@ def _metadata(run: Run) -> str:
     return "; ".join(parts)
 
 
-def write_report(folder: Path) -> Report:
-    """Write ``folder/report/report.md`` and its figures; return where, and the summary."""
+def write_report(folder: Path, *, include_faults: bool = False) -> Report:
+    """Write ``folder/report/report.md`` and its figures; return where, and the summary.
+    ``include_faults`` keeps simulator faults in the accuracies (they are always counted)."""
     # matplotlib takes seconds to import: only load it when a report is drawn.
     from clinic_env.runner import report_sections as sections  # noqa: PLC0415
 
@@ -124,10 +145,11 @@ def write_report(folder: Path) -> Report:
     out.mkdir(parents=True, exist_ok=True)
     for name in sections.PLOT_FILES:
         (out / name).unlink(missing_ok=True)
-    rows, overall = summary_rows(run)
+    rows, overall = summary_rows(run, include_faults)
     drawn = [
         sections.accuracy_section(run, rows, out),
-        sections.effects_section(run, out),
+        sections.datasets_section(run, out, include_faults),
+        sections.effects_section(run, out, include_faults),
         sections.turns_section(run, out),
         sections.cost_section(overall, out),
         sections.inquiry_section(run, out),
@@ -139,7 +161,8 @@ def write_report(folder: Path) -> Report:
     page = [title]
     if description := run.experiment.get("description"):
         page.append(str(description))
-    page += [_metadata(run), _headline(run), "## Summary", table, _table_note(rows)]
+    headline = _headline(run, include_faults)
+    page += [_metadata(run), headline, "## Summary", table, _table_note(rows)]
     if gaps := sections.evaluator_gaps(run):
         page += [
             "Scores missing on some scored consultations, because their evaluator failed (its "
@@ -158,5 +181,5 @@ def write_report(folder: Path) -> Report:
         f"- {s.plot.name}: {s.caption}" if s.plot else f"- {s.heading}: {s.body.splitlines()[0]}"
         for s in drawn
     ]
-    summary = [title, _headline(run), table, f"Figures in {out}:", "\n".join(listing)]
+    summary = [title, headline, table, f"Figures in {out}:", "\n".join(listing)]
     return Report(path=path, summary_markdown="\n\n".join(summary), plots=plots)

@@ -19,10 +19,20 @@ from clinic_env.evaluators.stats import paired_effect
 from clinic_env.runner import report_plots as plots
 from clinic_env.runner.report_frame import CONTROL, Group, Run
 from clinic_env.runner.store import RunRecord
-from clinic_env.runner.summary import ALL, CONFIDENCE, Estimate, SummaryRow, estimate
+from clinic_env.runner.summary import (
+    ALL,
+    CONFIDENCE,
+    Estimate,
+    SummaryRow,
+    estimate,
+    format_table,
+    is_simulator_fault,
+    summary_row,
+)
 
 PLOT_FILES = (
     "accuracy.png",
+    "datasets.png",
     "bias_effects.png",
     "turns.png",
     "cost.png",
@@ -46,9 +56,12 @@ class Section:
     body: str
 
 
-def _value(record: RunRecord, name: str) -> float | None:
-    """A score of a consultation; None when the consultation failed or has no such score."""
-    return None if record.failed else record.transcript.score.as_dict().get(name)
+def _value(record: RunRecord, name: str, include_faults: bool = False) -> float | None:
+    """A score of a consultation; None when the consultation failed, has no such score, or
+    (unless ``include_faults``) the simulator spoiled it."""
+    if record.failed or (not include_faults and is_simulator_fault(record.transcript)):
+        return None
+    return record.transcript.score.as_dict().get(name)
 
 
 class Labeller:
@@ -110,23 +123,65 @@ def accuracy_section(run: Run, rows: Sequence[SummaryRow], folder: Path) -> Sect
         caption,
         path,
         "Bars are top-1 accuracy over the consultations scored (n above each bar); "
-        "whiskers are 95% bootstrap intervals. Failed consultations are not in n.",
+        "whiskers are 95% Wilson intervals. Failed consultations and simulator faults are not "
+        "in n.",
     )
 
 
-def _top1_by_pair(records: Sequence[RunRecord]) -> dict[tuple[str, str, str, int, int], float]:
+def datasets_section(run: Run, folder: Path, include_faults: bool = False) -> Section:
+    """Accuracy per dataset and doctor: datasets differ in difficulty, so a pooled figure
+    over a mixed run says little on its own."""
+    heading = "Accuracy by dataset"
+    caption = "top-1 accuracy per dataset and doctor, with 95% CIs"
+    datasets = sorted({record.cell.dataset for record in run.records})
+    rows = [
+        summary_row(
+            (dataset, doctor),
+            [r.transcript for r in run.records if (r.cell.dataset, r.cell.doctor) == key],
+            include_faults=include_faults,
+        )
+        for dataset in datasets
+        for doctor in run.doctors
+        if any((r.cell.dataset, r.cell.doctor) == (key := (dataset, doctor)) for r in run.records)
+    ]
+    table = format_table(rows, ("dataset", "doctor"))
+    if len(datasets) < 2:
+        body = f"Not drawn: every consultation is from {datasets[0]}.\n\n{table}"
+        return Section(heading, caption, None, body)
+    path = plots.grouped_bars(
+        folder / "datasets.png",
+        title="Top-1 accuracy by dataset (95% CI)",
+        ylabel="Top-1 accuracy",
+        panels={
+            f"Doctor: {doctor}": {
+                (row.group[0], ALL): row.accuracy for row in rows if row.group[1] == doctor
+            }
+            for doctor in run.doctors
+        },
+        categories=datasets,
+        series=[ALL],
+        series_names={ALL: "all"},
+        colours={ALL: plots.PALETTE[0]},
+    )
+    return Section(heading, caption, path, table)
+
+
+def _top1_by_pair(
+    records: Sequence[RunRecord], include_faults: bool = False
+) -> dict[tuple[str, str, str, int, int], float]:
     """Top-1 per (dataset, case, persona, seed, repeat): what a biased consultation and its
-    control share. Failed consultations and missing scores are left out, so unpaired."""
+    control share. Failed consultations, simulator faults and missing scores are left out,
+    so unpaired."""
     table = {}
     for record in records:
-        value = _value(record, "top1")
+        value = _value(record, "top1", include_faults)
         if value is not None:
             c = record.cell
             table[(c.dataset, c.case_id, c.persona, c.seed, c.repeat)] = value
     return table
 
 
-def effects_section(run: Run, folder: Path) -> Section:
+def effects_section(run: Run, folder: Path, include_faults: bool = False) -> Section:
     heading = "Paired bias effects"
     caption = "change in top-1 accuracy under each bias set against the control, paired"
     treated_sets = [bias for bias in run.bias_sets if bias != CONTROL]
@@ -148,7 +203,10 @@ def effects_section(run: Run, folder: Path) -> Section:
             )
             for persona, personas in subsets:
                 treated, control = (
-                    _top1_by_pair([r for p in personas for r in grouped.get((doctor, p, b), [])])
+                    _top1_by_pair(
+                        [r for p in personas for r in grouped.get((doctor, p, b), [])],
+                        include_faults,
+                    )
                     for b in (bias, CONTROL)
                 )
                 if not treated.keys() & control.keys():
@@ -179,9 +237,10 @@ def effects_section(run: Run, folder: Path) -> Section:
     body = (
         "Each biased consultation is paired with the control consultation of the same doctor, "
         "case, persona, seed and repeat; the effect is the mean difference in top-1 over the "
-        "pairs, with a 95% bootstrap interval and a sign-flip test. Red marks an interval that "
-        "excludes zero. Pairs with a failed side are left out and counted as unpaired.\n\n"
-        + "\n".join(table)
+        "pairs, with Newcombe's 95% interval for paired proportions (it keeps a width when "
+        "every pair agrees) and an exact sign-flip test. Red marks an interval that excludes "
+        "zero. Pairs with a failed or simulator-spoiled side are left out and counted as "
+        "unpaired.\n\n" + "\n".join(table)
     )
     return Section(heading, caption, path, body)
 

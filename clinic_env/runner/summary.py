@@ -4,7 +4,10 @@ One implementation serves ``clinic-env run`` (a row per persona) and the run rep
 doctor x persona x bias set). A failed consultation is counted in ``failed`` and left out of
 every mean, never scored as 0; a score whose evaluator failed (or did not run) is left out of
 that score's mean, and the table says over how many consultations it was taken when that is
-fewer than were scored.
+fewer than were scored. A consultation the fidelity checks label a simulator fault (the
+patient or room spoiled it) is counted in ``simulator_faults`` and, by default, left out of
+the accuracy too: it measured the simulator, not the doctor. Accuracies are proportions and
+get Wilson intervals, which never collapse to a point at 0% or 100%.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from clinic_env.evaluators.stats import bootstrap_ci
+from clinic_env.evaluators.stats import bootstrap_ci, is_binary, wilson_interval
 from clinic_env.schema.transcript import Transcript
 
 CONFIDENCE = 0.95
@@ -38,6 +41,7 @@ class SummaryRow:
     group: tuple[str, ...]
     consultations: int
     failed: int
+    simulator_faults: int
     accuracy: Estimate | None
     top3: Estimate | None
     turns: float | None
@@ -45,9 +49,13 @@ class SummaryRow:
     test_cost_usd: float | None
     model_cost_usd: float
 
+    simulator_faults_included: bool = False
+
     @property
     def scored(self) -> int:
-        return self.consultations - self.failed
+        """Consultations the accuracy is taken over."""
+        faults = 0 if self.simulator_faults_included else self.simulator_faults
+        return self.consultations - self.failed - faults
 
 
 def score_values(transcripts: Iterable[Transcript], name: str) -> list[float]:
@@ -68,26 +76,41 @@ def model_cost(transcript: Transcript) -> float:
 
 
 def estimate(values: Sequence[float]) -> Estimate | None:
-    """The mean and bootstrap interval of ``values``; None for no values (not a 0)."""
+    """The mean of ``values`` and its interval (Wilson for 0/1 scores, else a bootstrap);
+    None for no values (not a 0)."""
     if not values:
         return None
-    mean, low, high = bootstrap_ci(values, confidence=CONFIDENCE)
+    if is_binary(values):
+        mean, low, high = wilson_interval(sum(values), len(values), confidence=CONFIDENCE)
+    else:
+        mean, low, high = bootstrap_ci(values, confidence=CONFIDENCE)
     return Estimate(mean, low, high, len(values))
+
+
+def is_simulator_fault(transcript: Transcript) -> bool:
+    return transcript.validity == "simulator_fault"
 
 
 def _mean(values: Sequence[float]) -> float | None:
     return math.fsum(values) / len(values) if values else None
 
 
-def summary_row(group: tuple[str, ...], transcripts: Sequence[Transcript]) -> SummaryRow:
-    """One group's row; model spend counts failed consultations too, since it was spent."""
+def summary_row(
+    group: tuple[str, ...], transcripts: Sequence[Transcript], *, include_faults: bool = False
+) -> SummaryRow:
+    """One group's row; model spend counts failed consultations too, since it was spent.
+    Simulator faults are left out of the accuracies unless ``include_faults``."""
     failed = sum(t.outcome == "error" for t in transcripts)
+    faults = sum(is_simulator_fault(t) and t.outcome != "error" for t in transcripts)
+    judged = [t for t in transcripts if include_faults or not is_simulator_fault(t)]
     return SummaryRow(
         group=group,
         consultations=len(transcripts),
         failed=failed,
-        accuracy=estimate(score_values(transcripts, "top1")),
-        top3=estimate(score_values(transcripts, "top3")),
+        simulator_faults=faults,
+        simulator_faults_included=include_faults,
+        accuracy=estimate(score_values(judged, "top1")),
+        top3=estimate(score_values(judged, "top3")),
         turns=_mean(score_values(transcripts, "turns")),
         coverage=_mean(score_values(transcripts, "coverage")),
         test_cost_usd=_mean(score_values(transcripts, "test_cost_usd")),
@@ -95,7 +118,9 @@ def summary_row(group: tuple[str, ...], transcripts: Sequence[Transcript]) -> Su
     )
 
 
-def summarise(transcripts: Iterable[Transcript]) -> list[SummaryRow]:
+def summarise(
+    transcripts: Iterable[Transcript], *, include_faults: bool = False
+) -> list[SummaryRow]:
     """One row per persona, then one for all when there are several."""
     by_persona: dict[tuple[str, ...], list[Transcript]] = {}
     everything: list[Transcript] = []
@@ -105,7 +130,9 @@ def summarise(transcripts: Iterable[Transcript]) -> list[SummaryRow]:
     groups = dict(sorted(by_persona.items()))
     if len(groups) != 1:
         groups[(ALL,)] = everything
-    return [summary_row(group, items) for group, items in groups.items()]
+    return [
+        summary_row(group, items, include_faults=include_faults) for group, items in groups.items()
+    ]
 
 
 def format_estimate(value: Estimate | None, scored: int) -> str:
@@ -130,6 +157,7 @@ def format_table(rows: Sequence[SummaryRow], columns: Sequence[str] = ("persona"
         *columns,
         "n",
         "failed",
+        "sim. faults",
         "top-1 accuracy (95% CI)",
         "top-3 accuracy (95% CI)",
         "turns",
@@ -146,6 +174,7 @@ def format_table(rows: Sequence[SummaryRow], columns: Sequence[str] = ("persona"
             *row.group,
             str(row.consultations),
             str(row.failed),
+            str(row.simulator_faults) + (" (in)" if row.simulator_faults_included else ""),
             format_estimate(row.accuracy, row.scored),
             format_estimate(row.top3, row.scored),
             _number(row.turns, "{:.1f}"),

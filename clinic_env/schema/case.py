@@ -68,6 +68,11 @@ class TestResult(Frozen):
 
     name: str = Field(min_length=1)
     aliases: tuple[str, ...] = ()
+    group: str | None = Field(
+        default=None,
+        description="the panel or record section holding it (e.g. 'Serum laboratory values'), "
+        "so a request for the group returns every test in it",
+    )
     result: str = Field(min_length=1)
     cost_usd: float = Field(ge=0)
     turnaround_hours: float = Field(ge=0)
@@ -93,11 +98,22 @@ class GroundTruth(Frozen):
     must_not_miss: bool = False
     differentials: tuple[DifferentialItem, ...] = ()
     answer_option: str | None = Field(default=None, description="MCQ letter, when options exist")
+    answer_kind: Literal["diagnosis", "treatment", "mechanism", "value", "other"] = Field(
+        default="diagnosis",
+        description="What the answer names: the leak guard withholds only diagnoses, so a "
+        "drug, mechanism or number that is the answer (MediQ) leaves the patient's facts whole",
+    )
 
 
 class Case(Frozen):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
     specialty: str = Field(min_length=1)
+    setting: Literal["emergency", "primary_care", "outpatient", "inpatient", "other"] | None = (
+        Field(default=None, description="where the consultation happens (coverage tables)")
+    )
+    presentation: Literal["typical", "atypical"] | None = Field(
+        default=None, description="a textbook presentation or not (coverage tables)"
+    )
     source: Source
     demographics: Demographics
     informant: Literal["self", "caregiver"] = "self"

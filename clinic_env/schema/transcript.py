@@ -103,6 +103,9 @@ class Transcript(Frozen):
     biases: tuple[str, ...] = ()
     agents: dict[str, str] = Field(description="role -> agent name")
     max_turns: int
+    options_shown: bool = Field(
+        default=False, description="MCQ options were shown, so answers may name them by letter"
+    )
     opening_observation: str
     turns: tuple[Turn, ...] = ()
     differential: tuple[str, ...] = Field(default=(), description="the final ranked diagnosis")

@@ -17,6 +17,7 @@ from trl.chat_template_utils import add_response_schema, qwen3_chat_template  # 
 
 from clinic_env.adapters.trl import ConsultationToolEnv, component_rewards  # noqa: E402
 from clinic_env.errors import ProtocolError  # noqa: E402
+from clinic_env.schema import Action, ActionKind  # noqa: E402
 from tests.helpers.tokenizer import byte_tokenizer  # noqa: E402
 
 QWEN3_TOKENS = ("<tool_call>", "</tool_call>", "<think>", "</think>")
@@ -101,4 +102,19 @@ def test_tools_and_rewards_as_the_trainer_calls_them(trainer):
     assert parts == [env.rewards.components["new_facts"]] and parts[0] > 0
     assert total == [env.rewards.total] and total[0] > 1.0
     env.reset(case_id="resp-001")  # pooled instances are reused: nothing carries over
-    assert env.get_reward() == 0.0 and env.rewards.outcome is None
+    assert env.rewards.total == 0.0 and env.rewards.outcome is None
+
+
+def test_a_rollout_that_never_diagnoses_pays_what_end_pays():
+    """Stopping without diagnose() is not a free wrong answer: get_reward() concludes the
+    consultation with END's penalty, as every other face does."""
+    silent = ConsultationToolEnv()
+    silent.reset(case_id="resp-002", seed=5)
+    silent.ask("When did it start?")
+    ended = ConsultationToolEnv()
+    ended.reset(case_id="resp-002", seed=5)
+    ended.ask("When did it start?")
+    ended._play(Action(kind=ActionKind.END))
+    assert silent.get_reward() == ended.get_reward() < 0
+    assert silent.rewards.outcome == "ended"
+    assert silent.rewards.components["end.no_diagnosis"] < 0

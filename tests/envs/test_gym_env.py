@@ -6,7 +6,8 @@ from gymnasium.utils.env_checker import check_env
 
 import clinic_env
 from clinic_env.envs.gym_env import ClinicEnv
-from clinic_env.errors import ConfigError, ProtocolError, UnknownNameError
+from clinic_env.errors import AgentError, ConfigError, ProtocolError, UnknownNameError
+from clinic_env.testing.scripted import ScriptedTransport
 
 SCRIPT = (
     "What brings you in today?",
@@ -97,3 +98,30 @@ def test_clinical_text_is_in_the_spaces():
     assert env.action_space.contains("Temp 37.8 °C, BP 120/80 — any dyspnoea?")
     assert not env.action_space.contains(b"bytes")
     assert env.observation_space.contains(env.reset(seed=0)[0])
+
+
+def test_a_missing_key_or_an_unreachable_server_is_reported_when_the_env_is_built(monkeypatch):
+    monkeypatch.delenv("CLINIC_TEST_NO_SUCH_KEY", raising=False)
+    keyed = {"model": "openai/gpt-4o-mini", "api_key_env": "CLINIC_TEST_NO_SUCH_KEY"}
+    with pytest.raises(ConfigError, match="patient: the environment variable CLINIC_TEST_NO"):
+        ClinicEnv("starter", patient=keyed)
+    with pytest.raises(ConfigError, match="measurement: cannot reach the server"):
+        ClinicEnv("starter", measurement={"model": "openai/x", "api_base": "http://127.0.0.1:9"})
+    with pytest.raises(ConfigError, match="not an http"):
+        ClinicEnv("starter", patient={"model": "openai/x", "api_base": "ftp://host/v1"})
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match="set OPENAI_API_KEY"):
+        ClinicEnv("starter", patient="openai/gpt-4o-mini")
+
+
+def test_an_infrastructure_failure_raises_instead_of_ending_the_episode(monkeypatch):
+    """A model server that fails is not an episode outcome: step() raises a named error and
+    the transcript keeps the failure."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    transport = ScriptedTransport({"patient": [ConnectionError("server down")]})
+    env = ClinicEnv("starter", patient={"model": "openai/stub", "max_retries": 0})
+    env.reset(seed=0)
+    monkeypatch.setattr(env.session.patient.model.client, "transport", transport)
+    with pytest.raises(AgentError, match="server down"):
+        env.step("When did it start?")
+    assert env.transcript().outcome == "error"

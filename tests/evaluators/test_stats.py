@@ -5,7 +5,14 @@ import random
 
 import pytest
 
-from clinic_env.evaluators.stats import bootstrap_ci, paired_effect, pass_hat_k, score_by_pair
+from clinic_env.evaluators.stats import (
+    bootstrap_ci,
+    paired_effect,
+    pass_hat_k,
+    proportion_difference_ci,
+    score_by_pair,
+    wilson_interval,
+)
 from clinic_env.schema.transcript import Score, ScoreComponent, Transcript
 
 
@@ -124,3 +131,30 @@ def test_score_by_pair_feeds_paired_effect_and_leaves_failures_out():
     assert effect.n == 1 and effect.unpaired == 1 and effect.effect == -1.0
     with pytest.raises(ValueError, match="two transcripts"):
         score_by_pair(runs, "top1")
+
+
+def test_wilson_intervals_never_collapse_at_zero_or_one():
+    share, low, high = wilson_interval(0, 41)
+    assert share == 0.0 and low == 0.0 and high == pytest.approx(0.0857, abs=1e-3)
+    share, low, high = wilson_interval(1, 1)
+    assert share == 1.0 and high == 1.0 and low == pytest.approx(0.2065, abs=1e-3)
+    share, low, high = wilson_interval(20, 40)
+    assert low < 0.5 < high and high - low == pytest.approx(2 * (0.5 - low))
+    with pytest.raises(ValueError):
+        wilson_interval(2, 1)
+
+
+def test_paired_proportions_keep_a_width_when_every_pair_agrees():
+    effect, low, high = proportion_difference_ci([(0.0, 0.0)] * 41)
+    assert effect == 0.0 and low == pytest.approx(-0.0857, abs=1e-3) and high > 0.08
+    effect, low, high = proportion_difference_ci([(1.0, 1.0)] * 10)
+    assert effect == 0.0 and low < -0.2 and high > 0.2
+    effect, low, high = proportion_difference_ci([(1.0, 0.0)] * 10 + [(0.0, 0.0)] * 30)
+    assert effect == 0.25 and 0 < low < 0.25 < high < 1
+
+
+def test_paired_effect_of_0_1_scores_uses_the_newcombe_interval():
+    treated = {k: 1.0 for k in range(5)}
+    control = {k: 1.0 for k in range(5)}
+    effect = paired_effect(treated, control)
+    assert effect.effect == 0.0 and effect.low < 0 < effect.high

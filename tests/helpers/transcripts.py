@@ -64,7 +64,10 @@ def transcript(
     seed: int = 0,
     error: str | None = None,
     bias_targets: dict[str, str] | None = None,
+    options_shown: bool | None = None,
 ) -> Transcript:
+    """A transcript of ``turns``; options count as shown when the case has them, unless
+    ``options_shown`` says otherwise."""
     return Transcript(
         id=f"tests/{case.id}/{persona}/{seed}",
         case_id=case.id,
@@ -73,6 +76,7 @@ def transcript(
         persona=persona,
         agents={},
         max_turns=20,
+        options_shown=bool(case.options) if options_shown is None else options_shown,
         opening_observation=OPENING,
         turns=tuple(turns),
         differential=tuple(differential),

@@ -34,15 +34,17 @@ def test_end_without_diagnosis():
     assert c.outcome == "ended" and c.differential == ()
 
 
-def test_turn_budget_and_forced_last_turn():
+@pytest.mark.parametrize(
+    "last", ["Pulmonary embolism", "Any cough?", "REQUEST TEST: CBC", "REQUEST TSET: CBC", "{"]
+)
+def test_only_a_diagnosis_is_a_diagnosis_even_on_the_last_turn(last):
     c = Consultation(Limits(max_turns=3))
     answer(c, "Question one?")
     answer(c, "Question two?")
-    request = c.submit("Pulmonary embolism")
-    assert request.forced_diagnosis
-    assert request.action.kind is ActionKind.DIAGNOSE
+    request = c.submit(last)
+    assert request.action is None or request.action.kind is not ActionKind.DIAGNOSE
     c.close(request)
-    assert c.outcome == "diagnosed"
+    assert c.outcome == "out_of_turns" and c.differential == ()
 
 
 def test_out_of_turns_is_truncation():

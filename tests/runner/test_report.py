@@ -18,7 +18,7 @@ from clinic_env.errors import UserError
 from clinic_env.runner.batch import Cell
 from clinic_env.runner.experiment import CaseFilter, DatasetEntry, Experiment, Roles
 from clinic_env.runner.report import write_report
-from clinic_env.runner.report_frame import played_records, results_frame
+from clinic_env.runner.report_frame import load_run, played_records, results_frame
 from clinic_env.runner.report_plots import pareto_front
 from clinic_env.runner.runner import run_experiment
 from clinic_env.runner.store import MANIFEST, RESULTS, RunRecord, TranscriptWriter
@@ -164,16 +164,16 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_the_table_counts_failures_and_leaves_them_out_of_every_rate(synthetic):
     _, markdown = synthetic
     row = table_row(markdown, "plain", "none")
-    assert row[2:4] == ["20", "1"]
-    assert percent(row[4]) == pytest.approx(CONTROL_RIGHT / (CASES - 1), abs=5e-4)
-    low, high = map(float, re.findall(r"\[([\d.]+)–([\d.]+)\]", row[4])[0])
+    assert row[2:5] == ["20", "1", "0"]
+    assert percent(row[5]) == pytest.approx(CONTROL_RIGHT / (CASES - 1), abs=5e-4)
+    low, high = map(float, re.findall(r"\[([\d.]+)–([\d.]+)\]", row[5])[0])
     assert low / 100 < CONTROL_RIGHT / (CASES - 1) < high / 100
     biased = table_row(markdown, "plain", "confirmation")
-    assert biased[2:4] == ["20", "0"]
-    assert percent(biased[4]) == pytest.approx(BIASED_RIGHT / CASES)
+    assert biased[2:5] == ["20", "0", "0"]
+    assert percent(biased[5]) == pytest.approx(BIASED_RIGHT / CASES)
     everything = table_row(markdown, "all", "all")
-    assert everything[2:4] == ["80", "1"]
-    assert percent(everything[4]) == pytest.approx(
+    assert everything[2:5] == ["80", "1", "0"]
+    assert percent(everything[5]) == pytest.approx(
         (2 * CONTROL_RIGHT + 2 * BIASED_RIGHT) / (4 * CASES - 1), abs=5e-4
     )
     assert "**80 consultations**" in markdown and "**1 failed**" in markdown
@@ -182,8 +182,8 @@ def test_the_table_counts_failures_and_leaves_them_out_of_every_rate(synthetic):
 def test_a_failed_evaluator_and_a_missing_score_are_shown_not_zeroed(synthetic):
     _, markdown = synthetic
     row = table_row(markdown, "anxious", "none")
-    assert row[5].endswith("n=19")
-    assert percent(row[5]) == pytest.approx((CONTROL_RIGHT - 1) / 19, abs=5e-4)
+    assert row[6].endswith("n=19")
+    assert percent(row[6]) == pytest.approx((CONTROL_RIGHT - 1) / 19, abs=5e-4)
     assert re.search(r"\| top3 \| 1 \| 0 \| ValueError: broken \|", markdown)
     assert re.search(r"\| coverage \| 0 \| 1 \|", markdown)
 
@@ -228,7 +228,7 @@ def test_the_summary_names_the_run_the_table_and_every_figure(synthetic, tmp_pat
     folder, _ = synthetic
     summary = write_report(folder).summary_markdown
     assert summary.startswith("# Run report: synthetic")
-    assert "| persona | bias set | n | failed | top-1 accuracy (95% CI)" in summary
+    assert "| persona | bias set | n | failed | sim. faults | top-1 accuracy (95% CI)" in summary
     assert "Throughout: doctor sys." in summary
     for name in ("accuracy.png", "bias_effects.png", "turns.png", "cost.png", "failures.png"):
         assert f"- {name}: " in summary
@@ -257,7 +257,7 @@ def test_a_run_where_everything_failed_draws_only_the_failures(tmp_path: Path):
     ]
     report = write_report(write_run(tmp_path, records))
     assert [plot.name for plot in report.plots] == ["failures.png"]
-    assert "| all | all | 80 | 80 | - | - |" in report.summary_markdown
+    assert "| all | all | 80 | 80 | 0 | - | - |" in report.summary_markdown
 
 
 def test_the_pareto_front_keeps_only_undominated_points():
@@ -319,6 +319,8 @@ def test_a_real_offline_run_reports_every_consultation(tmp_path: Path):
         roles=Roles(doctors={"systematic": "systematic", "random": "random"}),
     )
     run_experiment(experiment, tmp_path, progress=False)
+    ids = [record.transcript.id for record in load_run(tmp_path).records]
+    assert len(ids) == 24 and len(set(ids)) == 24  # a consultation id is unique in its run
     report = write_report(tmp_path)
     markdown = report.path.read_text()
     for doctor in ("systematic", "random"):

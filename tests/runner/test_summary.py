@@ -52,9 +52,11 @@ def test_the_table_marks_a_rate_over_fewer_consultations_and_a_missing_one():
         [transcript("plain", 1.0), transcript("plain", None), transcript("hostile", None)]
     )
     table = format_table(rows)
-    assert table.splitlines()[0].startswith("| persona | n | failed | top-1 accuracy (95% CI)")
-    assert "| plain | 2 | 0 | 100.0% [100.0–100.0] n=1 |" in table
-    assert "| hostile | 1 | 0 | - |" in table
+    assert table.splitlines()[0].startswith(
+        "| persona | n | failed | sim. faults | top-1 accuracy (95% CI)"
+    )
+    assert "| plain | 2 | 0 | 0 | 100.0% [20.7–100.0] n=1 |" in table
+    assert "| hostile | 1 | 0 | 0 | - |" in table
     assert "| all | 3 | 0 |" in table
     assert "model cost" not in table
 

@@ -1,0 +1,65 @@
+"""``clinic-env redteam DATASET``: play the exploit doctors and show they do no better than
+chance.
+
+Each exploit knows only the dataset's answer space (every case's answer and aliases) and tries
+to read the answer off the simulator: naming every candidate through a test, an exam, a JSON
+action or a question to the patient, learning across cases which replies stand out, ending on
+a question, guessing letters, listing every name at once. The table puts each beside a random
+guesser and the random doctor; the command exits with 1 when any exploit's interval lies
+above chance, so CI can run it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from clinic_env.datasets import load_cases
+from clinic_env.testing.redteam import CHANCE, format_results, run_redteam_sync
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"seeds must be integers separated by commas: {text!r}"
+        ) from None
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser(
+        "redteam", help="play exploit doctors against a dataset; fail if any beats chance"
+    )
+    parser.add_argument("dataset", help="dataset name or path")
+    parser.add_argument("--seeds", type=_seeds, default=[0], help="comma-separated seeds")
+    parser.add_argument(
+        "--show-options", action="store_true", help="show MCQ options (letters become legal)"
+    )
+    parser.add_argument("--limit", type=int, default=None, help="play only the first N cases")
+    parser.add_argument("--out", type=Path, default=None, help="also write the table here")
+    parser.set_defaults(handler=run_redteam_command)
+
+
+def run_redteam_command(args: argparse.Namespace) -> int:
+    cases = load_cases(args.dataset)[: args.limit]
+    print(f"Red team on {args.dataset}: {len(cases)} cases x {len(args.seeds)} seed(s)")
+    results = run_redteam_sync(
+        cases,
+        str(args.dataset),
+        seeds=args.seeds,
+        show_options=args.show_options,
+        progress=lambda name: print(f"  played: {name}", file=sys.stderr),
+    )
+    table = format_results(results)
+    print(table)
+    if args.out is not None:
+        args.out.write_text(table + "\n", encoding="utf-8")
+    chance = next(r for r in results if r.name == CHANCE)
+    beaten = [r.name for r in results if not r.baseline and r.beats(chance)]
+    if beaten:
+        print(f"Exploits above chance: {', '.join(beaten)}")
+        return 1
+    print("Every exploit is at chance level or below.")
+    return 0

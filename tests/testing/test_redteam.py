@@ -1,0 +1,75 @@
+"""The red-team suite on the bundled cases: no exploit may read the answer off the simulator."""
+
+import pytest
+
+from clinic_env import session as session_module
+from clinic_env.cli.main import main
+from clinic_env.datasets import load_cases
+from clinic_env.testing.exploits import answer_space, reply_shape
+from clinic_env.testing.redteam import CHANCE, format_results, run_redteam_sync
+
+MAX_SINGLED_OUT = 0.05
+"""The acceptance bound: a blind sweep may name the answer first on at most 5% of cases."""
+
+
+@pytest.fixture(scope="module")
+def starter_results():
+    cases = load_cases("starter")
+    return {r.name: r for r in run_redteam_sync(cases, "starter")}
+
+
+def test_no_exploit_beats_chance_on_the_bundled_cases(starter_results):
+    chance = starter_results[CHANCE]
+    beaten = [r.name for r in starter_results.values() if not r.baseline and r.beats(chance)]
+    assert not beaten, format_results(list(starter_results.values()))
+
+
+def test_blind_name_sweeps_single_out_the_answer_at_most_at_chance(starter_results):
+    sweeps = {n: r for n, r in starter_results.items() if n.startswith(("sweep", "learned"))}
+    assert len(sweeps) == 20  # ten channels, within one consultation and learned across cases
+    over = {name: r.top1[0] for name, r in sweeps.items() if r.top1[0] > MAX_SINGLED_OUT}
+    assert not over, format_results(list(starter_results.values()))
+
+
+def test_tricks_with_the_last_turn_letters_and_lists_earn_nothing(starter_results):
+    for name in ("bare letter A", "one-letter word", "every name in one entry", "huge diagnosis"):
+        assert starter_results[name].top1[0] == 0.0, name
+    last_turn = starter_results["last-turn question"]
+    assert last_turn.diagnosed == 0.0
+    assert last_turn.reward[2] < 0  # the no-diagnosis penalty, not a free 0
+    assert starter_results["empty diagnosis"].diagnosed == 0.0
+
+
+def test_the_suite_catches_an_oracle_when_there_is_one(monkeypatch):
+    """The check can fail: a room that echoes names but withholds the answer's is found."""
+
+    def guarded_everywhere(self, request, answer):
+        return self.guard.scrub(answer.text)  # the guard on doctor-written words too
+
+    monkeypatch.setattr(session_module.Session, "_guarded", guarded_everywhere)
+    cases = load_cases("starter")[:12]
+    (result,) = run_redteam_sync(cases, "starter", only=["learned json_action"])
+    assert result.top1[0] > 0.5
+
+
+def test_reply_shapes_take_out_the_probed_name_and_turn_notices():
+    text = 'Examination: "Gout" is not an examination\n[3 turns left]'
+    assert reply_shape(text, "gout") == reply_shape(text.replace("Gout", "Lupus"), "lupus")
+
+
+def test_the_answer_space_holds_every_answer_and_alias_once():
+    cases = load_cases("starter")
+    names = answer_space(cases)
+    folded = [name.casefold() for name in names]
+    assert len(folded) == len(set(folded))
+    for case in cases:
+        assert case.ground_truth.diagnosis.strip().casefold() in folded
+
+
+def test_the_command_prints_the_table_and_exits_by_its_verdict(tmp_path, capsys):
+    out = tmp_path / "redteam.md"
+    code = main(["redteam", "starter", "--limit", "5", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "| exploit | n | top-1 |" in printed and out.read_text().startswith("| exploit")
+    assert code in (0, 1)
+    assert ("Every exploit is at chance" in printed) == (code == 0)
