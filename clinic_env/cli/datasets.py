@@ -15,6 +15,7 @@ from clinic_env.datasets import (
     dataset_names,
     dataset_spec,
     fetch,
+    fidelity_of,
     is_cached,
     load_dataset,
 )
@@ -35,14 +36,27 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     fetching.add_argument("names", nargs="*", help="dataset names (default: all downloadable)")
     fetching.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     fetching.set_defaults(handler=fetch_datasets)
-    auditing = actions.add_parser("audit", help="report leaks, label mismatches, empty cases")
+    auditing = actions.add_parser(
+        "audit", help="report leaks, label mismatches, empty cases and (--fidelity) lost values"
+    )
     auditing.add_argument("dataset", help="dataset name or path")
     _format_argument(auditing)
     auditing.add_argument(
         "--kind", action="append", choices=DEFECT_KINDS, help="only defects of this kind"
     )
     auditing.add_argument(
-        "--strict", action="store_true", help="exit with 1 when any defect is found"
+        "--fidelity",
+        action="store_true",
+        help="also check that every raw value reaches its converted case, and count what "
+        "was dropped on purpose (placeholders, refusals, role-play)",
+    )
+    auditing.add_argument(
+        "-v", "--verbose", action="store_true", help="with --fidelity: list each dropped text"
+    )
+    auditing.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with 1 when any defect (or, with --fidelity, any lost value) is found",
     )
     auditing.set_defaults(handler=audit)
     converting = actions.add_parser("convert", help="export a dataset in clinic-env's schema")
@@ -104,7 +118,13 @@ def audit(args: argparse.Namespace) -> int:
     loaded = audit_dataset(args.dataset, format=args.format)
     for line in audit_report(loaded, args.kind or ()):
         print(line)
-    return 1 if args.strict and loaded.defects else 0
+    lost = False
+    if args.fidelity:
+        report = fidelity_of(loaded)
+        for line in report.lines(dropped=args.verbose):
+            print(line)
+        lost = bool(report.lost or report.still_held)
+    return 1 if args.strict and (loaded.defects or lost) else 0
 
 
 def convert(args: argparse.Namespace) -> int:

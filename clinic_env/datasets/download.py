@@ -2,7 +2,8 @@
 
 A file is downloaded once, streamed into a temporary file beside its final place and renamed
 into place only when its checksum matches, so an interrupted or corrupt transfer never leaves
-a file that looks cached. ``CLINIC_ENV_CACHE`` moves the cache, ``CLINIC_ENV_OFFLINE=1``
+a file that looks cached; a cached file with the wrong checksum is renamed aside, never
+deleted. ``CLINIC_ENV_CACHE`` moves the cache, ``CLINIC_ENV_OFFLINE=1``
 forbids the network, and every failure names the URL and the exact path where a user may put
 the file by hand.
 """
@@ -16,11 +17,13 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 from typing import BinaryIO
 
 from tqdm import tqdm
 
+from clinic_env.datasets.defects import DatasetWarning
 from clinic_env.datasets.registry import MIRROR_VARIABLE, DatasetSpec
 from clinic_env.errors import DatasetDownloadError
 
@@ -89,12 +92,22 @@ def fetch(spec: DatasetSpec, *, progress: bool = True) -> Path:
         found = sha256_of(path)
         if found == expected:
             return path
+        aside = set_aside(path)
+        note = (
+            f"the cached copy of dataset {spec.name!r} at {path} had sha256 {found}, expected "
+            f"{expected}; it was moved to {aside} (kept, not deleted)"
+        )
         if is_offline():
             raise DatasetDownloadError(
-                f"{path}: the cached copy of dataset {spec.name!r} has sha256 {found}, "
-                f"expected {expected}; replace it with the file from {url}"
+                f"{note}; place the file from {url} at {path}, or unset {OFFLINE_VARIABLE}"
             )
-    elif is_offline():
+        try:
+            download(url, path, expected, progress=progress)
+        except DatasetDownloadError as exc:
+            raise DatasetDownloadError(f"{exc}. Note: {note}") from None
+        warnings.warn(f"{note}; a verified copy was downloaded", DatasetWarning, stacklevel=2)
+        return path
+    if is_offline():
         raise DatasetDownloadError(
             f"dataset {spec.name!r} is not cached and {OFFLINE_VARIABLE} forbids downloading "
             f"it: download {url} and place it at {path} (sha256 {expected}), or unset "
@@ -102,6 +115,18 @@ def fetch(spec: DatasetSpec, *, progress: bool = True) -> Path:
         )
     download(url, path, expected, progress=progress)
     return path
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a file whose checksum is wrong to ``<name>.bad-sha256`` (numbered if taken): a
+    user's hand-placed copy is never deleted."""
+    target = path.with_name(f"{path.name}.bad-sha256")
+    number = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.bad-sha256.{number}")
+        number += 1
+    path.replace(target)
+    return target
 
 
 def download(url: str, destination: Path, sha256: str, *, progress: bool = True) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from clinic_env.datasets import load_dataset
 from clinic_env.language import knowledge
-from tests.helpers.datasets import OSCE
+from tests.helpers.datasets import MEDQA, MEDQA_EXT, MIMICIV, OSCE
 
 
 @pytest.fixture(scope="module")
@@ -99,26 +99,34 @@ def test_exam_keys_map_to_known_body_systems(loaded):
     }
 
 
-def test_tests_are_flattened_with_readable_names_and_prices(loaded):
+def test_every_result_is_a_test_of_its_own_in_its_group(loaded):
     tests = {test.name: test for test in by_id(loaded, "agentclinic_osce-2").tests}
-    assert set(tests) == {
-        "Chest X-Ray",
-        "CT chest",
-        "ECG",
-        "Echocardiogram",
-        "Troponin",
-        "Urinary antigens",
+    assert {name: test.group for name, test in tests.items()} == {
+        "Chest X-Ray": "Imaging",
+        "CT chest": "Imaging",
+        "ECG": None,
+        "Echocardiogram": None,
+        "Troponin": None,
+        "Legionella": "Urinary antigens",
+        "Pneumococcal": "Urinary antigens",
     }
     assert tests["Echocardiogram"].result == "Ejection fraction 55%; No valve disease"
     assert tests["Troponin"].result == "0.01"
-    assert tests["Urinary antigens"].result == "Legionella: no; Pneumococcal: yes"
+    assert (tests["Legionella"].result, tests["Pneumococcal"].result) == ("no", "yes")
     assert tests["ECG"].cost_usd == knowledge.test_catalog()["Electrocardiogram"].cost_usd
     gout = {test.name: test for test in by_id(loaded, "agentclinic_osce-1").tests}
-    blood_count = gout["Complete blood count"]
-    assert blood_count.aliases == ("Hemoglobin", "WBC", "Platelets")
-    assert blood_count.result == "Hemoglobin: 14.2 g/dL; WBC: 11,800 /uL; Platelets: 250,000 /uL"
-    assert gout["Serum uric acid"].result == "9.4 mg/dL"
-    assert gout["CRP"].result == "31"
+    blood = ["Serum uric acid", "Hemoglobin", "WBC", "Platelets", "CRP"]
+    assert [(name, gout[name].group) for name in blood] == [(n, "Blood tests") for n in blood]
+    assert [gout[name].result for name in blood] == [
+        "9.4 mg/dL",
+        "14.2 g/dL",
+        "11,800 /uL",
+        "250,000 /uL",
+        "31",
+    ]
+    assert gout["Hemoglobin"].aliases == ()
+    blood_count = knowledge.test_catalog()["Complete blood count"].cost_usd
+    assert gout["Platelets"].cost_usd == blood_count, "priced by the catalogue test it names"
     unnamed = by_id(loaded, "agentclinic_osce-10").tests[0]
     assert (unnamed.name, unnamed.cost_usd, unnamed.turnaround_hours) == ("Test results", 50, 24)
 
@@ -155,5 +163,105 @@ def test_deeply_nested_and_odd_values(tmp_path: Path):
     assert case.ground_truth.diagnosis == "Migraine"
     assert case.opening_statement == "I have come in because of headache."
     assert ("eyes", "pupils") in {(f.system, f.name) for f in case.exam}
-    assert case.tests[0].name == "Panel"
+    assert [(t.name, t.group, t.result) for t in case.tests] == [("Deep", "Inner", "1.5; yes")]
     assert {d.kind for d in loaded.defects} == {"missing_field"}
+
+
+# --------------------------------------------------------------- issue 14: recorded results
+@pytest.fixture(scope="module")
+def medqa():
+    return {case.ground_truth.diagnosis: case for case in load_dataset(MEDQA).cases}
+
+
+PYELONEPHRITIS = "Acute pyelonephritis with acute kidney injury"
+
+
+@pytest.mark.parametrize(
+    ("diagnosis", "name", "group", "value"),
+    [
+        ("Rubella", "Rubella IgM", "Infectious disease testing", "Positive"),
+        (PYELONEPHRITIS, "Urea", "Serum laboratory values", "Elevated"),
+        (PYELONEPHRITIS, "Creatinine", "Serum laboratory values", "Elevated"),
+        (PYELONEPHRITIS, "Leukocyturia", "Urinalysis", "Present"),
+        ("Chronic hepatitis B infection", "HBsAg", "Hepatitis B serology", "positive"),
+        ("Insulinoma", "Blood glucose", "Bedside tests", "41 mg/dL"),
+        (
+            "Behavioural variant frontotemporal dementia",
+            "MRI brain",
+            "Brain imaging",
+            "Bilateral frontotemporal atrophy, more marked on the right",
+        ),
+        (PYELONEPHRITIS, "Base excess", "Arterial blood gas", "-5 mmol/L"),
+        (PYELONEPHRITIS, "Lactate", "Arterial blood gas", "3.1 mmol/L ↑"),
+        (
+            "Insulinoma",
+            "CT abdomen",
+            "Imaging",
+            "1.4 cm enhancing lesion in the pancreatic tail; Likely a neuroendocrine tumour",
+        ),
+    ],
+    ids=[
+        "rubella-igm-positive",
+        "urea-elevated",
+        "creatinine-elevated",
+        "leukocyturia-present",
+        "hbsag-positive",
+        "blood-glucose-41",
+        "mri-brain-atrophy",
+        "base-excess-minus-5",
+        "lactate-arrow",
+        "ct-findings-and-impression",
+    ],
+)
+def test_a_recorded_result_is_a_test_with_its_own_name_group_and_value(
+    medqa, diagnosis, name, group, value
+):
+    (test,) = [t for t in medqa[diagnosis].tests if t.name == name]
+    assert (test.group, test.result) == (group, value)
+
+
+def test_a_group_holds_every_test_recorded_under_it(medqa):
+    tests = medqa["Chronic hepatitis B infection"].tests
+    serology = [(t.name, t.result) for t in tests if t.group == "Hepatitis B serology"]
+    assert serology == [
+        ("HBsAg", "positive"),
+        ("Anti-HBc IgM", "negative"),
+        ("Anti-HBc IgG", "positive"),
+        ("HBeAg", "negative"),
+    ]
+    assert "Hepatitis B serology" not in {t.name for t in tests}
+
+
+def test_a_placeholder_result_is_no_test(medqa):
+    names = {t.name for t in medqa[PYELONEPHRITIS].tests}
+    assert "Sodium" not in names and "Potassium" in names
+
+
+def test_exam_values_keep_their_signs_and_special_tests_stay_general(medqa):
+    exam = {(f.system, f.name): f.finding for f in medqa["Insulinoma"].exam}
+    assert exam[("neurological", "reflexes")] == "Biceps: 2+; Plantar: Flexor bilaterally"
+    urosepsis = {(f.system, f.name): f.finding for f in medqa[PYELONEPHRITIS].exam}
+    assert urosepsis[("general", "murphy sign")] == "Negative", "'tests' is not 'testes'"
+    assert urosepsis[("abdomen", "bowel sounds")] == "Present"
+
+
+def test_extended_records_keep_deep_groups_and_trim_remarks():
+    (hpt, pad) = load_dataset(MEDQA_EXT).cases
+    tests = {t.name: t for t in hpt.tests}
+    assert (tests["Calcium"].group, tests["Calcium"].result) == ("Serum", "2.85 mmol/L ↑")
+    assert (tests["WBCs"].group, tests["WBCs"].result) == ("Urine", "0–5/hpf")
+    assert tests["Parathyroid hormone"].result == "Elevated"
+    assert "Vitamin D" not in tests
+    assert not any("endocrine surgery" in f.text for f in hpt.facts), "a plan is no fact"
+    assert {t.name: t.result for t in pad.tests if t.group == "Ankle brachial index"} == {
+        "Left": "0.45",
+        "Right": "0.98",
+    }
+    assert pad.ground_truth.aliases == ("Intermittent claudication",)
+
+
+def test_mimic_records_read_like_medqa():
+    (ischaemia, ketoacidosis) = load_dataset(MIMICIV).cases
+    assert {t.name: t.result for t in ketoacidosis.tests}["Base excess"] == "-19 mmol/L"
+    names = {t.name for t in ischaemia.tests}
+    assert names == {"Hemoglobin", "Lactate", "INR", "CT abdomen angiography"}

@@ -54,7 +54,7 @@ def test_audit_lists_defects_per_case_and_a_summary(capsys: pytest.CaptureFixtur
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "agentclinic_osce-1  [agentclinic_osce:1]"
     assert lines[1].startswith(
-        "  leak [measurement: tests[3] (Joint aspiration)]: names 'Acute gout'"
+        "  leak [measurement: tests[5] (Joint aspiration)]: names 'Acute gout'"
     )
     assert "agentclinic_osce-4 (skipped)  [agentclinic_osce:4]" in lines
     assert lines[-1].startswith("agentclinic_osce: 9 records, 5 cases loaded; defects: leak 3")

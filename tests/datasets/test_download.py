@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from clinic_env.datasets import cache_dir, cached_path, dataset_spec, fetch, is_cached
+from clinic_env.datasets import (
+    DatasetWarning,
+    cache_dir,
+    cached_path,
+    dataset_spec,
+    fetch,
+    is_cached,
+)
 from clinic_env.datasets.download import sha256_of
 from clinic_env.errors import DatasetDownloadError
 from tests.helpers.datasets import (
@@ -158,3 +165,38 @@ def test_cache_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     assert cache_dir() == tmp_path / "xdg" / "clinic-env"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert cache_dir() == Path.home() / ".cache" / "clinic-env"
+
+
+def test_a_hand_placed_copy_with_a_wrong_hash_is_kept_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    spec = dataset_spec("medqa")
+    placed = place_in_cache("medqa")
+    placed.write_text("my own edited copy")
+    aside = placed.with_name(f"{placed.name}.bad-sha256")
+    monkeypatch.setenv("CLINIC_ENV_OFFLINE", "1")
+    with pytest.raises(DatasetDownloadError) as error:
+        fetch(spec, progress=False)
+    message = str(error.value)
+    assert f"moved to {aside}" in message and f"expected {spec.entry.sha256}" in message
+    assert aside.read_text() == "my own edited copy"
+    assert not placed.exists()
+    placed.write_text("a second wrong copy")
+    monkeypatch.delenv("CLINIC_ENV_OFFLINE")
+    mirror_layout(tmp_path / "mirror", spec, OSCE)
+    with serve(tmp_path) as base:
+        monkeypatch.setenv("CLINIC_ENV_DATA_MIRROR", f"{base}/mirror")
+        with pytest.warns(DatasetWarning, match="bad-sha256.1"):
+            assert fetch(spec, progress=False) == placed
+    assert sha256_of(placed) == spec.entry.sha256
+    assert aside.read_text() == "my own edited copy"
+    assert placed.with_name(f"{placed.name}.bad-sha256.1").read_text() == "a second wrong copy"
+
+
+def test_a_wrong_copy_that_cannot_be_replaced_says_where_it_went(monkeypatch: pytest.MonkeyPatch):
+    spec = dataset_spec("nejm")
+    placed = place_in_cache("nejm")
+    placed.write_text("truncated")
+    with pytest.raises(DatasetDownloadError, match=r"could not download .* moved to .*bad-sha256"):
+        fetch(spec, progress=False)
+    assert placed.with_name(f"{placed.name}.bad-sha256").read_text() == "truncated"

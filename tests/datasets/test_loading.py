@@ -118,8 +118,9 @@ def test_redact_leaks_withholds_the_answer_in_the_data():
     with pytest.warns(DatasetWarning):
         redacted = {case.id: case for case in load_cases(OSCE, redact_leaks=True)}
     gout = redacted["agentclinic_osce-1"]
-    assert "[withheld]" in gout.tests[3].result
-    assert "gout" not in gout.tests[3].result.lower()
+    aspiration = next(t for t in gout.tests if t.name == "Joint aspiration")
+    assert "[withheld]" in aspiration.result
+    assert "gout" not in aspiration.result.lower()
     assert (
         redacted["agentclinic_osce-10"].doctor_brief
         == "Evaluate a 29-year-old woman for [withheld]."

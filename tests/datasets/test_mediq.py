@@ -3,9 +3,12 @@
 import pytest
 
 from clinic_env.datasets import load_dataset
+from clinic_env.datasets.convert.mediq import answer_kind
+from clinic_env.datasets.convert.people import parse_age
+from clinic_env.datasets.convert.rules import conversion_rules
 from clinic_env.evaluators.scoring import diagnosis_rank
 from clinic_env.language.matcher import DiagnosisMatcher
-from tests.helpers.datasets import MEDIQ
+from tests.helpers.datasets import CRAFTMD, MEDIQ, MEDIQ_MEDQA
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +74,7 @@ def test_a_slightly_different_answer_text_is_accepted_too(loaded):
     assert case.ground_truth.aliases == ("Hereditary hemorrhagic telangiectasia",)
     matcher = DiagnosisMatcher.from_content()
     assert diagnosis_rank(case, ["Hereditary hemorrhagic telangiectasia"], matcher) == 1
-    assert diagnosis_rank(case, ["B"], matcher) == 1
+    assert diagnosis_rank(case, ["B"], matcher, options_shown=True) == 1
 
 
 def test_missing_facts_list_options_and_no_letter(loaded):
@@ -92,3 +95,107 @@ def test_answer_outside_the_options(loaded):
     case = by_id(loaded, "mediq-19")
     assert case.ground_truth.diagnosis == "Donovanosis"
     assert case.ground_truth.answer_option is None
+
+
+# ------------------------------------------------------------------ issue 14: MediQ answers
+@pytest.fixture(scope="module")
+def medqa():
+    return load_dataset(MEDIQ_MEDQA)
+
+
+def test_an_answer_of_arrows_is_loaded_verbatim(medqa):
+    assert not [d for d in medqa.defects if d.skipped]
+    case = by_id(medqa, "mediq_medqa-373")
+    assert case.options == {"A": "↓ ↓ ↑ ↓", "B": "↓ ↑ ↑ ↓", "C": "↑ ↓ ↑ ↑", "D": "Normal ↓ ↑ ↓"}
+    assert (case.ground_truth.diagnosis, case.ground_truth.answer_option) == ("↓ ↓ ↑ ↓", "A")
+
+
+def test_options_differing_only_by_a_minus_sign_stay_apart(medqa):
+    case = by_id(medqa, "mediq_medqa-848")
+    assert case.options == {"A": "-0.45", "B": "0.45", "C": "0", "D": "-1.80"}
+    assert (case.ground_truth.diagnosis, case.ground_truth.answer_option) == ("-0.45", "A")
+    assert case.ground_truth.aliases == ()
+
+
+def test_an_option_is_kept_as_written_even_when_it_sounds_like_a_refusal(medqa):
+    case = by_id(medqa, "mediq_medqa-903")
+    assert case.ground_truth.diagnosis == (
+        '"I am unable to share that information without her consent."'
+    )
+
+
+def test_a_context_value_the_facts_leave_out_is_kept(medqa):
+    texts = [f.text for f in by_id(medqa, "mediq_medqa-900").facts]
+    assert "Her temperature is 39.4°C and her serum sodium is 128 mEq/L." in texts
+
+
+@pytest.mark.parametrize(
+    ("case_id", "kind"),
+    [
+        ("mediq_medqa-373", "value"),
+        ("mediq_medqa-848", "value"),
+        ("mediq_medqa-900", "treatment"),
+        ("mediq_medqa-901", "mechanism"),
+        ("mediq_medqa-902", "diagnosis"),
+        ("mediq_medqa-903", "other"),
+    ],
+)
+def test_each_answer_has_its_kind(medqa, case_id, kind):
+    assert by_id(medqa, case_id).ground_truth.answer_kind == kind
+
+
+def test_craftmd_answers_are_diagnoses():
+    cases = load_dataset(CRAFTMD).cases
+    assert [c.ground_truth.answer_kind for c in cases] == ["diagnosis", "diagnosis"]
+    assert cases[1].caregiver == "mother"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "kind"),
+    [
+        ("Which of the following is the most likely diagnosis?", "Gout", "diagnosis"),
+        ("What is the most likely diagnosis?", "Intrinsic apoptotic pathway", "diagnosis"),
+        ("Which of the following is the most likely causal organism?", "E. coli", "diagnosis"),
+        (
+            "Which of the following is the most appropriate next step in management?",
+            "Hemodialysis",
+            "treatment",
+        ),
+        ("What is the best initial treatment?", "Vancomycin", "treatment"),
+        (
+            "Which of the following is the most appropriate next step in diagnosis?",
+            "Obtain a CT scan",
+            "other",
+        ),
+        ("What is the mechanism of action of methyldopa?", "Alpha-2 agonism", "mechanism"),
+        (
+            "Which of the following is the most likely cause of this patient's symptoms?",
+            "Adverse effect of lisinopril",
+            "other",
+        ),
+        (
+            "Which of the following is the most likely cause of this patient's symptoms?",
+            "Atrial fibrillation",
+            "diagnosis",
+        ),
+        (
+            "Which of the following is closest to the probability of an affected son?",
+            "25%",
+            "value",
+        ),
+        ("Which of the following findings is most likely?", "15;17", "value"),
+        (
+            "Further evaluation is most likely to show which of the following?",
+            "Hexagonal crystals",
+            "other",
+        ),
+    ],
+)
+def test_answer_kind_rules(question, answer, kind):
+    assert answer_kind(question, answer, conversion_rules()) == kind
+
+
+def test_a_gestational_age_is_no_age_after_birth():
+    assert parse_age("Baby (gestational age of 31 weeks)", loose=True) == 0
+    assert parse_age("8 months", loose=True) == pytest.approx(8 / 12)
+    assert parse_age("She later had a baby boy.") is None, "a baby in the story is not the patient"

@@ -14,10 +14,15 @@ from clinic_env.envs.gym_env import ClinicEnv
 from clinic_env.errors import DatasetDownloadError
 from clinic_env.language.text import contains_phrase
 from clinic_env.session import create_doctor, create_session, run_consultation
-from tests.helpers.datasets import MEDIQ, NEJM, OSCE, place_in_cache, use_fixture_registry
+from tests.helpers.datasets import (
+    FORMAT_FIXTURES,
+    MEDIQ,
+    place_in_cache,
+    use_fixture_registry,
+)
 from tests.test_session import ADVERSARIAL_QUESTIONS, names_of
 
-FIXTURE_FILES = (OSCE, NEJM, MEDIQ)
+FIXTURE_FILES = tuple(path for paths in FORMAT_FIXTURES.values() for path in paths)
 _TEST_INDEX = re.compile(r"^tests\[(\d+)\]")
 
 
@@ -58,7 +63,7 @@ def test_offline_agents_play_every_loaded_case_without_leaking(redact_leaks: boo
                 for name in names_of(case):
                     assert redacted or not contains_phrase(text, name), (case.id, name, text)
             played += 1
-    assert played == 2 * 19
+    assert played == 2 * 39
 
 
 def test_adversarial_questions_never_bring_out_the_answer():
@@ -86,7 +91,7 @@ def test_every_leak_the_audit_lists_is_withheld_and_flagged():
             assert "[withheld]" in result.observation, (case.id, result.observation)
             assert session.transcript().turns[-1].redacted
             flagged += 1
-    assert flagged == 3
+    assert flagged == 4
     for _, case in loaded_cases(redact_leaks=True):
         assert find_leaks(case) == [], case.id
 

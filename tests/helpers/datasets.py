@@ -8,7 +8,7 @@ import http.server
 import shutil
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,8 +20,30 @@ from clinic_env.datasets.registry import DatasetSpec, Registry, dataset_spec
 
 FIXTURES = Path(__file__).resolve().parent.parent / "datasets" / "fixtures"
 OSCE = FIXTURES / "agentclinic_osce.jsonl"
+"""AgentClinic OSCE records with odd shapes: mixed types, empty, broken and repeated ones."""
 NEJM = FIXTURES / "agentclinic_nejm.jsonl"
 MEDIQ = FIXTURES / "mediq.jsonl"
+MEDQA = FIXTURES / "agentclinic_medqa.jsonl"
+"""AgentClinic MedQA records reproducing issue 14's defects (results under group keys,
+"Elevated" and "Present" values, a base excess of -5 mmol/L, glucose 41 mg/dL, an MRI)."""
+MEDQA_EXT = FIXTURES / "agentclinic_medqa_extended.jsonl"
+MIMICIV = FIXTURES / "agentclinic_mimiciv.jsonl"
+NEJM_EXT = FIXTURES / "agentclinic_nejm_extended.jsonl"
+"""NEJM-extended records with refusal text in place of findings, an age-only first line and
+role-play instructions."""
+MEDIQ_MEDQA = FIXTURES / "mediq_medqa.jsonl"
+"""MediQ's MedQA records: an answer of arrows, options -0.45 and 0.45, answers of each kind."""
+CRAFTMD = FIXTURES / "mediq_craftmd.jsonl"
+FORMAT_FIXTURES = {
+    "medqa": (MEDQA, OSCE),
+    "medqa-ext": (MEDQA_EXT,),
+    "mimiciv": (MIMICIV,),
+    "nejm": (NEJM,),
+    "nejm-ext": (NEJM_EXT,),
+    "mediq-medqa": (MEDIQ_MEDQA, MEDIQ),
+    "craftmd": (CRAFTMD,),
+}
+"""Fixture files written for clinic-env in the format of each registered public dataset."""
 FIXTURE_FOR = {"medqa": OSCE, "nejm": NEJM, "craftmd": MEDIQ}
 """Registered names whose download the tests replace with a fixture file."""
 
@@ -38,11 +60,14 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def use_fixture_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The real registry, with medqa, nejm and craftmd pinned to the fixtures' checksums."""
+def use_fixture_registry(
+    monkeypatch: pytest.MonkeyPatch, fixtures: Mapping[str, Path] = FIXTURE_FOR
+) -> None:
+    """The real registry, with medqa, nejm and craftmd (or the names given) pinned to the
+    checksums of the fixture files standing for them."""
     real = registry_module.dataset_registry()
     datasets = dict(real.datasets)
-    for name, path in FIXTURE_FOR.items():
+    for name, path in fixtures.items():
         datasets[name] = datasets[name].model_copy(update={"sha256": sha256(path), "rows": None})
     patched = Registry(sources=real.sources, datasets=datasets)
     monkeypatch.setattr(registry_module, "dataset_registry", lambda: patched)

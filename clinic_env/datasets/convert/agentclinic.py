@@ -14,19 +14,18 @@ from typing import Any
 
 from clinic_env.datasets.convert.common import (
     RecordContext,
-    caregiver,
-    demographics,
+    answer_texts,
     diagnosis_aliases,
     first_as_complaint,
-    items_of,
     lower_first,
     make_test,
     readable,
     render,
     sentences,
 )
+from clinic_env.datasets.convert.people import caregiver, demographics
 from clinic_env.datasets.convert.rules import Rules
-from clinic_env.language.knowledge import exam_systems_in, test_resolver
+from clinic_env.language.knowledge import exam_systems_in
 from clinic_env.language.text import fold
 from clinic_env.schema.case import Case, ExamFinding, Fact, FactCategory, TestResult
 
@@ -57,7 +56,7 @@ def convert(record: dict[str, Any], ctx: RecordContext) -> Case | None:
         ctx.report("invalid_record", "OSCE_Examination is not an object", skipped=True)
         return None
     answer = osce.get("Correct_Diagnosis")
-    names = items_of(list(answer.values()) if isinstance(answer, dict) else answer, rules)
+    names = answer_texts(answer)
     if not names:
         ctx.report("missing_field", "no diagnosis", "Correct_Diagnosis", skipped=True)
         return None
@@ -213,57 +212,42 @@ def _emit(system: str, key: str, value: Any, out: list[ExamFinding], rules: Rule
 
 
 # ------------------------------------------------------------------------------- the tests
+TestKey = tuple[str, str | None]
+"""(test name, group): the two things a recorded result is found by."""
+UNNAMED_TESTS = "Test results"
+
+
 def test_results(value: Any, rules: Rules) -> list[TestResult]:
-    """Tests by name; groups ("Imaging", "Blood_Tests") are opened, and their simple
-    entries that name one catalogue test (Hemoglobin, Platelets) are merged into it."""
-    collected: dict[str, tuple[str, list[str], list[str]]] = {}
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _test(str(key), item, collected, rules)
-    else:
-        text = render(value, rules)
-        if text:
-            collected["tests"] = ("Test results", [text], [])
+    """One test per recorded result, found by its own name and by its group.
+
+    Every key that holds a value names a test, and the key above it is the test's group:
+    ``Serum_Laboratory_Values: {Urea: "Elevated"}`` is the test "Urea" in the group "Serum
+    laboratory values"; ``Imaging: {Chest_CT: {Findings: "..."}}`` is "Chest CT" in
+    "Imaging", since a key that says nothing ("Findings") belongs to the test above it.
+    Values are kept verbatim.
+    """
+    collected: dict[TestKey, list[str]] = {}
+    _collect(value, UNNAMED_TESTS, None, collected, rules)
     return [
-        make_test(name, "; ".join(parts), aliases, rules)
-        for name, parts, aliases in (collected.values())
+        make_test(name, "; ".join(parts), (), rules, group=group)
+        for (name, group), parts in collected.items()
     ]
 
 
-def _add(
-    collected: dict[str, tuple[str, list[str], list[str]]],
-    name: str,
-    text: str,
-    aliases: list[str],
+def _collect(
+    value: Any, name: str, group: str | None, out: dict[TestKey, list[str]], rules: Rules
 ) -> None:
-    known = collected.setdefault(fold(name), (name, [], []))
-    known[1].append(text)
-    known[2].extend(aliases)
-
-
-def _test(
-    key: str, value: Any, collected: dict[str, tuple[str, list[str], list[str]]], rules: Rules
-) -> None:
-    name = readable(key)
-    if fold(key) not in rules.test_groups or not isinstance(value, dict):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if rules.is_generic(str(key)):
+                _collect(item, name, group, out, rules)
+            else:
+                inner = None if name == UNNAMED_TESTS else name
+                _collect(item, readable(str(key)), inner, out, rules)
+    elif isinstance(value, list):
+        for item in value:
+            _collect(item, name, group, out, rules)
+    else:
         text = render(value, rules)
         if text:
-            _add(collected, name, text, [])
-        return
-    merged: dict[str, list[tuple[str, str]]] = {}
-    for child_key, child in value.items():
-        if isinstance(child, dict) and child:
-            _test(str(child_key), child, collected, rules)
-            continue
-        text = render(child, rules)
-        if not text:
-            continue
-        child_name = name if rules.is_generic(str(child_key)) else readable(str(child_key))
-        canonical = test_resolver().resolve(child_name) or child_name
-        merged.setdefault(canonical, []).append((child_name, text))
-    for canonical, members in merged.items():
-        if len(members) == 1:
-            _add(collected, members[0][0], members[0][1], [])
-        else:
-            parts = [f"{member}: {text}" for member, text in members]
-            _add(collected, canonical, "; ".join(parts), [member for member, _ in members])
+            out.setdefault((name, group), []).append(text)

@@ -1,5 +1,6 @@
-"""Pieces every converter shares: readable names, nested values as text, sentences,
-demographics, test prices, and building a valid :class:`Case` or reporting why not.
+"""Pieces every converter shares: readable names, nested values as text, sentences and list
+items, values and answers compared with their signs, test prices, and building a valid
+:class:`Case` or reporting why not (who the patient is: :mod:`.people`).
 
 Foreign records hold strings where dicts were expected and the reverse, numbers, nulls and
 lists nested to any depth, so everything here accepts any JSON value.
@@ -15,10 +16,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from clinic_env.datasets.convert.rules import Rules
+from clinic_env.datasets.convert.tidy import clean, tidy
 from clinic_env.datasets.defects import Defect, DefectKind
 from clinic_env.language.knowledge import test_catalog, test_resolver
 from clinic_env.language.text import STOP_WORDS, fold
-from clinic_env.schema.case import Case, Demographics, Fact, Sex, Source, TestResult
+from clinic_env.schema.case import Case, Fact, Source, TestResult
 
 
 @dataclass
@@ -74,12 +76,20 @@ def case_id(dataset: str, key: object) -> str:
 
 # ----------------------------------------------------------------------------- text shaping
 def readable(key: str, *, lower: bool = False) -> str:
-    """``Complete_Blood_Count`` -> ``Complete blood count``; acronyms (CT, pH, HbA1c) kept."""
+    """``Complete_Blood_Count`` -> ``Complete blood count``; acronyms (CT, pH, HbA1c), letters
+    and codes (Hepatitis B, Free T4, Vitamin B12) kept."""
     words = key.replace("_", " ").split()
-    shaped = [w if any(c.isupper() for c in w[1:]) else w.lower() for w in words]
+    shaped = [w if _kept_case(w) else w.lower() for w in words]
     if shaped and not lower and shaped[0].islower():
         shaped[0] = shaped[0][:1].upper() + shaped[0][1:]
     return " ".join(shaped)
+
+
+def _kept_case(word: str) -> bool:
+    capitals = any(c.isupper() for c in word)
+    return any(c.isupper() for c in word[1:]) or (
+        capitals and (len(word) == 1 or any(c.isdigit() for c in word))
+    )
 
 
 def lower_first(text: str) -> str:
@@ -90,23 +100,42 @@ def lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def clean(text: str) -> str:
-    """Single spaces, markdown emphasis removed, no stray punctuation at the ends."""
-    text = text.replace("**", "").replace("__", "")
-    return " ".join(text.split()).strip(" -;,")
-
-
-def render(value: Any, rules: Rules) -> str:
-    """Any JSON value as one line of text; placeholders and empty parts are left out."""
+def scalar_text(value: Any) -> str:
+    """A JSON scalar as text, exactly as the record states it (a float keeps every digit)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return f"{value:g}" if isinstance(value, float) else str(value)
+    return str(value)
+
+
+def answer_texts(value: Any) -> list[str]:
+    """An answer or its options as written: every string in it, cleaned, nothing dropped (an
+    option may well read "I am unable to provide that information")."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in answer_texts(item)]
+    text = clean(value) if isinstance(value, str) else scalar_text(value)
+    return [text] if text else []
+
+
+def same_text(first: str, second: str) -> bool:
+    """Whether two answers say the same: folded when they have words, else exactly (so
+    "-0.45" and "0.45", or two rows of arrows, are never taken for each other)."""
+    a, b = fold(first), fold(second)
+    if a and b and not any(c.isdigit() for c in first + second):
+        return a == b
+    return " ".join(first.casefold().split()) == " ".join(second.casefold().split())
+
+
+def render(value: Any, rules: Rules) -> str:
+    """Any JSON value as one line of text; placeholders, refusals and empty parts are left
+    out (see :func:`~clinic_env.datasets.convert.tidy.tidy`), everything else kept verbatim."""
+    if value is None or isinstance(value, bool | int | float):
+        return scalar_text(value)
     if isinstance(value, str):
-        text = clean(value)
-        return "" if rules.is_placeholder(text) else text
+        return " ".join(text for s in sentences(value) for text in tidy(s, rules).kept)
     if isinstance(value, list | tuple):
         return "; ".join(filter(None, (render(item, rules) for item in value)))
     if isinstance(value, dict):
@@ -136,7 +165,8 @@ def items_of(value: Any, rules: Rules) -> list[str]:
 
 
 _SPLIT = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[\"“(]?[A-Z0-9])")
-_ABBREVIATION = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|St|vs|approx|No|Fig|e\.g|i\.e)|\b[A-Z])\.$")
+_ABBREVIATION = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|St|vs|approx|No|Fig|e\.g|i\.e)|(?:^|\s)[A-Z])\.$")
+"""A piece ending in a title or an initial ("Dr.", " J."), not a unit ("38.1°C.")."""
 _NUMBERING = re.compile(r"^\s*\d{1,3}\s*[.)]\s+")
 
 
@@ -149,6 +179,53 @@ def sentences(text: str) -> list[str]:
         elif piece.strip():
             pieces.append(piece.strip())
     return pieces
+
+
+_ITEM_BREAK = re.compile(r"\s+-\s+|^\s*\d{1,2}\.\s+|(?<=[.:])\s+\d{1,2}\.\s+(?=[A-Z*])")
+"""Where list items part: " - ", or a number opening a line or following a full stop or
+colon ("... nodules. 2. Biopsy: ..."), never a number inside a sentence ("type 1. She")."""
+_GLUED_HEADER = re.compile(r"^(?P<body>[^:]{2,100}:.*\S)\s+(?P<header>[A-Z][^.:]{0,60}:)$")
+LABEL = re.compile(r"^(?P<label>[^:]{2,100}):\s*(?P<text>.*)$", re.DOTALL)
+"""A "Label: text" item."""
+
+
+def items_in(text: str) -> list[str]:
+    """List items and sentences of a text written as a list (one item a line, or " - a - b",
+    "1. a 2. b"). Headers ("Imaging results:") are items of their own, also when glued to
+    the end of the item before."""
+    found = []
+    for line in text.splitlines():
+        for chunk in _ITEM_BREAK.split(clean(line)):
+            for sentence in map(clean, sentences(chunk)):
+                glued = _GLUED_HEADER.match(sentence)
+                found += [glued["body"], glued["header"]] if glued else [sentence] * bool(sentence)
+    return found
+
+
+MAX_LABEL_WORDS = 8
+"""Words a label ("Skin biopsy of the right shin:") has at most."""
+
+
+def is_header(item: str) -> bool:
+    """A short item ending with a colon: the title of what follows, no value itself."""
+    return item.endswith(":") and len(item.split()) <= MAX_LABEL_WORDS
+
+
+_VALUE = re.compile(r"(?<![\w.])[-−+]?\d[\w.,/:%]*|[↑↓→←]")
+
+
+def value_tokens(text: str) -> list[str]:
+    """The numbers of a text with their signs and units or suffixes ("-5", "0.45", "80/55",
+    "99th", "10mg"), and its arrows: what must never be lost."""
+    return [token.rstrip(".,:/") for token in _VALUE.findall(text)]
+
+
+def values_missing_from(sentences: Sequence[str], statements: Sequence[str]) -> list[str]:
+    """The sentences holding a number or arrow that none of the statements holds. MediQ's
+    atomic facts and NEJM's patient text were written from a vignette by a model and
+    sometimes leave a value out; such a sentence is kept as well."""
+    stated = set(value_tokens(" ".join(statements)))
+    return [s for s in sentences if any(t not in stated for t in value_tokens(s))]
 
 
 def strip_numbering(text: str) -> str:
@@ -178,109 +255,6 @@ def first_as_complaint(facts: list[Fact]) -> list[Fact]:
     ]
 
 
-# ------------------------------------------------------------------------------ demographics
-_AGE_OLD = re.compile(
-    r"(\d+(?:\.\d+)?)[\s-]*(year|yr|month|mo|week|wk|day|hour|hr)s?[\s-]*old", re.IGNORECASE
-)
-_AGE_LOOSE = re.compile(
-    r"(\d+(?:\.\d+)?)\s*-?\s*(years?|yrs?|y/?o|months?|mos?|weeks?|wks?|days?|hours?|hrs?)?\b",
-    re.IGNORECASE,
-)
-_AGED = re.compile(r"\baged?\s*:?\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
-_PER_YEAR = {"y": 1.0, "m": 12.0, "w": 52.0, "d": 365.0, "h": 8760.0}
-_AGE_WORDS = {"newborn": 0.0, "neonate": 0.0, "neonatal": 0.0, "infant": 0.5, "toddler": 2.0}
-_FEMALE = frozenset({"female", "woman", "women", "girl", "lady", "primigravida", "pregnant"})
-_MALE = frozenset({"male", "man", "men", "boy", "gentleman"})
-
-
-def _years(number: str, unit: str | None) -> float:
-    letter = (unit or "y")[0].lower()
-    if unit and unit.lower().startswith("mo"):
-        letter = "m"
-    return float(number) / _PER_YEAR.get(letter, 1.0)
-
-
-def parse_age(text: str, *, loose: bool = False) -> float | None:
-    """Age in years from "35-year-old", "aged 40", "8 months" (``loose``), or "newborn"."""
-    match = _AGE_OLD.search(text)
-    if match is not None:
-        return _years(match[1], match[2])
-    match = _AGED.search(text)
-    if match is not None:
-        return float(match[1])
-    match = _AGE_LOOSE.search(text) if loose else None
-    if match is not None:
-        return _years(match[1], match[2])
-    words = set(fold(text).split())
-    return next((age for word, age in _AGE_WORDS.items() if word in words), None)
-
-
-def parse_sex(text: str) -> Sex | None:
-    """Sex from the first word that states it ("woman", "boy", "F"), or None."""
-    words = fold(text).split()
-    if words in (["f"], ["m"]):
-        return "female" if words == ["f"] else "male"
-    for word in words:
-        if word in _FEMALE:
-            return "female"
-        if word in _MALE:
-            return "male"
-    return None
-
-
-def age_phrase(age: float) -> str:
-    if age >= 2:
-        return f"{int(age)}-year-old"
-    if age * 12 >= 1:
-        return f"{round(age * 12)}-month-old"
-    return "newborn" if age * 52 < 1 else f"{round(age * 52)}-week-old"
-
-
-def describe(age: float | None, sex: Sex) -> str:
-    child = age is not None and age < 18
-    noun = {"female": "girl" if child else "woman", "male": "boy" if child else "man"}.get(
-        sex, "child" if child else "patient"
-    )
-    return f"{age_phrase(age)} {noun}" if age is not None else f"{noun} of unstated age"
-
-
-def demographics(
-    ctx: RecordContext,
-    *,
-    age: Any = None,
-    sex: Any = None,
-    texts: Sequence[str] = (),
-    description: str | None = None,
-) -> Demographics:
-    """Age and sex from the record's fields, else from its text; gaps reported, not fatal."""
-    years = parse_age(str(age), loose=True) if age not in (None, "") else None
-    for text in texts:
-        if years is None:
-            years = parse_age(text)
-    stated = parse_sex(str(sex)) if sex not in (None, "") else None
-    for text in texts:
-        stated = stated or parse_sex(text)
-    if years is None or years > 125:
-        ctx.report("missing_field", "no readable age; a default is used", "demographics")
-    if stated is None:
-        ctx.report("missing_field", "no readable sex; 'unknown' is used", "demographics")
-    valid = years if years is not None and years <= 125 else None
-    final_sex: Sex = stated or "unknown"
-    return Demographics(
-        age_years=valid if valid is not None else ctx.rules.defaults.age_years,
-        sex=final_sex,
-        description=description or describe(valid, final_sex),
-    )
-
-
-def caregiver(age_years: float, texts: Sequence[str], rules: Rules) -> str | None:
-    """Who speaks for a small child: the parent the record mentions, else "parent"."""
-    if age_years >= rules.defaults.caregiver_below_years:
-        return None
-    words = set(fold(" ".join(texts)).split())
-    return next((who for who in ("mother", "father") if who in words), "parent")
-
-
 # ------------------------------------------------------------------------ answers and tests
 _PARENTHESIS = re.compile(r"^(?P<head>.*?\S)\s*[(\[](?P<inner>[^()\[\]]+)[)\]]\W*$")
 _ACRONYM = re.compile(r"[A-Z][A-Z0-9-]{2,9}")
@@ -298,7 +272,9 @@ def diagnosis_aliases(diagnosis: str) -> tuple[str, ...]:
     return tuple(n for n in names if fold(n) and fold(n) != fold(diagnosis))
 
 
-def make_test(name: str, result: str, aliases: Sequence[str], rules: Rules) -> TestResult:
+def make_test(
+    name: str, result: str, aliases: Sequence[str], rules: Rules, *, group: str | None = None
+) -> TestResult:
     """A case test priced from the catalogue when its name resolves, else at the default."""
     resolver = test_resolver()
     canonical = next(filter(None, map(resolver.resolve, (name, *aliases))), None)
@@ -307,6 +283,7 @@ def make_test(name: str, result: str, aliases: Sequence[str], rules: Rules) -> T
     return TestResult(
         name=name,
         aliases=unique,
+        group=group,
         result=result,
         cost_usd=listed.cost_usd if listed else rules.defaults.test_cost_usd,
         turnaround_hours=listed.turnaround_hours

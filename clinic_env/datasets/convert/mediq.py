@@ -5,24 +5,33 @@ atomic ``facts``, four ``options``, the ``answer`` text and its letter ``answer_
 patient's age and gender. As in MediQ, the doctor starts with the first context sentence and
 the question; the patient holds every fact. The answer is the option at ``answer_idx`` (what
 MediQ scores against); an ``answer`` text that disagrees with it is reported, and accepted as
-well when it is only a slightly different wording of the same option.
+well when it is only a slightly different wording of the same option. Options and answers
+are kept exactly as written (an answer may be "↓ ↓ ↑ ↓" or "-0.45"), and the answer's kind
+(diagnosis, treatment, mechanism, value, other) is read from the question.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
+import re
 from typing import Any
 
 from clinic_env.datasets.convert.common import (
     RecordContext,
-    caregiver,
+    answer_texts,
     categorised,
-    demographics,
     diagnosis_aliases,
     first_as_complaint,
     render,
+    same_text,
     strip_numbering,
+    value_tokens,
+    values_missing_from,
 )
+from clinic_env.datasets.convert.people import caregiver, demographics
+from clinic_env.datasets.convert.rules import AnswerKind, Rules
+from clinic_env.language.knowledge import diseases
 from clinic_env.language.text import fold
 from clinic_env.schema.case import Case
 
@@ -75,12 +84,15 @@ def convert(record: dict[str, Any], ctx: RecordContext) -> Case | None:
     if not statements:
         ctx.report("missing_field", "no facts; the context sentences are used", "facts")
     facts = categorised(statements or context, rules)
+    if statements:
+        facts += categorised(values_missing_from(context[1:], statements), rules)
     patient = record.get("patient") if isinstance(record.get("patient"), dict) else {}
     opening = context[0] if context else statements[0]
     person = demographics(
         ctx, age=patient.get("age"), sex=patient.get("gender"), texts=[opening, *statements[:2]]
     )
     question = render(record.get("question"), rules)
+    kind = answer_kind(question, diagnosis, rules)
     speaker = caregiver(person.age_years, [opening, *statements], rules)
     return ctx.build(
         specialty=_specialty(patient, rules),
@@ -95,8 +107,35 @@ def convert(record: dict[str, Any], ctx: RecordContext) -> Case | None:
             "diagnosis": diagnosis,
             "aliases": (*extra, *diagnosis_aliases(diagnosis)),
             "answer_option": letter,
+            "answer_kind": kind,
         },
     )
+
+
+_WORDS = re.compile(r"[^\W\d_]{2,}")
+
+
+def answer_kind(question: str, answer: str, rules: Rules) -> AnswerKind:
+    """What the answer names, by the rules of ``answer_kinds`` in the conversion rules: an
+    answer of numbers and symbols is a value; otherwise the question's wording decides."""
+    if not _WORDS.search(answer):
+        return "value"
+    for kind, patterns, or_diagnosis in rules.answer_kinds:
+        if any(pattern.search(question) for pattern in patterns):
+            return "diagnosis" if or_diagnosis and fold(answer) in _disease_names() else kind
+    return rules.raw.answer_kind_default
+
+
+def _rewording(answer: str, option: str) -> bool:
+    """A slightly different wording of the same words, with the same numbers and signs."""
+    if not fold(answer) or value_tokens(answer) != value_tokens(option):
+        return False
+    return difflib.SequenceMatcher(None, fold(answer), fold(option)).ratio() >= SAME_WORDING
+
+
+@functools.cache
+def _disease_names() -> frozenset[str]:
+    return frozenset(fold(n) for d in diseases() for n in (d.name, *d.aliases))
 
 
 def _specialty(patient: dict[str, Any], rules: Any) -> str:
@@ -111,7 +150,7 @@ def _options(value: Any, ctx: RecordContext) -> dict[str, str]:
     if not isinstance(value, dict) or not value:
         ctx.report("missing_field", "no options", "options")
         return {}
-    options = {str(k).strip().upper(): render(v, ctx.rules) for k, v in value.items()}
+    options = {str(k).strip().upper(): " ".join(answer_texts(v)) for k, v in value.items()}
     return {letter: text for letter, text in options.items() if letter and text}
 
 
@@ -119,9 +158,9 @@ def _answer(
     record: dict[str, Any], options: dict[str, str], ctx: RecordContext
 ) -> tuple[str, str | None, tuple[str, ...]] | None:
     """(diagnosis, option letter, extra accepted wordings), or None when there is no answer."""
-    answer = render(record.get("answer"), ctx.rules)
-    index = render(record.get("answer_idx"), ctx.rules).strip().upper()
-    by_text = next((k for k, v in options.items() if fold(v) == fold(answer)), None)
+    answer = " ".join(answer_texts(record.get("answer")))
+    index = " ".join(answer_texts(record.get("answer_idx"))).upper()
+    by_text = next((k for k, v in options.items() if same_text(v, answer)), None)
     chosen = options.get(index)
     if chosen is None:
         if not answer:
@@ -136,7 +175,7 @@ def _answer(
         else:
             ctx.report("missing_field", "no answer_idx; the answer text is kept", "answer_idx")
         return answer, by_text, ()
-    if not answer or fold(answer) == fold(chosen):
+    if not answer or same_text(answer, chosen):
         return chosen, index, ()
     if by_text is not None:
         ctx.report(
@@ -146,7 +185,7 @@ def _answer(
             "answer",
         )
         return chosen, index, ()
-    if difflib.SequenceMatcher(None, fold(answer), fold(chosen)).ratio() >= SAME_WORDING:
+    if _rewording(answer, chosen):
         ctx.report(
             "answer_text",
             f"answer {answer!r} is worded differently from option {index} ({chosen!r}); "

@@ -5,7 +5,10 @@ A record is flat: ``question`` (the published vignette and its question), ``pati
 list), ``physical_exams`` (the findings and results the room can report, as "Label: text"
 items), ``answers`` (five options, one marked correct) and ``image_url`` (with ``type[]`` in
 the extended set). The doctor is told the vignette's first sentence and its question; the
-image stays available on request, for vision models.
+image stays available on request, for vision models. Role-play instructions to the patient
+actor and a model's refusals in place of findings are dropped (see
+:mod:`~clinic_env.datasets.convert.tidy`), and the patient opens with a complaint, never
+with only an age.
 """
 
 from __future__ import annotations
@@ -14,28 +17,29 @@ import re
 from typing import Any
 
 from clinic_env.datasets.convert.common import (
+    LABEL,
+    MAX_LABEL_WORDS,
     RecordContext,
-    caregiver,
+    answer_texts,
     categorised,
-    clean,
-    demographics,
     diagnosis_aliases,
     first_as_complaint,
+    is_header,
+    items_in,
     items_of,
     make_test,
     readable,
     render,
     sentences,
+    values_missing_from,
 )
+from clinic_env.datasets.convert.people import caregiver, demographics, is_identity
 from clinic_env.datasets.convert.rules import Rules
+from clinic_env.datasets.convert.tidy import clean, tidy
 from clinic_env.language.text import fold
 from clinic_env.schema.case import Case, CaseImage, ExamFinding, Fact, TestResult
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-MAX_LABEL_WORDS = 8
-_ITEM_BREAK = re.compile(r"\s+-\s+|\s*(?<![\w.])\d{1,2}\.\s+(?=[A-Z*])")
-_LABEL = re.compile(r"^(?P<label>[^:]{2,100}):\s*(?P<text>.*)$", re.DOTALL)
-_GLUED_HEADER = re.compile(r"^(?P<body>[^:]{2,100}:.*\S)\s+(?P<header>[A-Z][^.:]{0,60}:)$")
 _TRUE = frozenset({"true", "yes", "1"})
 
 # Second person -> first person, for how the patient says a fact ("your arm" -> "my arm").
@@ -92,6 +96,8 @@ def convert(record: dict[str, Any], ctx: RecordContext) -> Case | None:
         ctx.report("empty_case", "neither patient text nor vignette", skipped=True)
         return None
     exam, tests = _measurements(record.get("physical_exams"), rules)
+    opening, facts = _presentation(facts, question[:1], rules)
+    _keep_vignette_values(question[1:-1], facts, exam, tests, rules)
     person = demographics(ctx, texts=[*question[:1], *(f.text for f in facts[:3])])
     ask = question[-1] if len(question) > 1 and question[-1].endswith("?") else ""
     brief = " ".join(filter(None, (question[0] if question else "", ask))) or (
@@ -105,8 +111,8 @@ def convert(record: dict[str, Any], ctx: RecordContext) -> Case | None:
         informant="caregiver" if speaker else "self",
         caregiver=speaker,
         doctor_brief=brief,
-        opening_statement=facts[0].says or facts[0].text,
-        facts=first_as_complaint(facts),
+        opening_statement=opening,
+        facts=facts,
         exam=exam,
         tests=tests,
         images=_images(record, rules),
@@ -119,6 +125,23 @@ def convert(record: dict[str, Any], ctx: RecordContext) -> Case | None:
     )
 
 
+def _keep_vignette_values(
+    vignette: list[str],
+    facts: list[Fact],
+    exam: list[ExamFinding],
+    tests: list[TestResult],
+    rules: Rules,
+) -> None:
+    """Vignette sentences holding a value the patient text and findings leave out ("He had
+    lost 6 kg") are kept: as a finding when they tell an examination, else as a fact."""
+    told = [f.text for f in facts] + [e.finding for e in exam] + [t.result for t in tests]
+    for sentence in values_missing_from(vignette, told):
+        if set(fold(sentence).split()) & rules.nejm_exam_words:
+            exam.append(ExamFinding(system="general", name="examination", finding=sentence))
+        else:
+            facts += categorised([sentence], rules)
+
+
 def _answers(value: Any, ctx: RecordContext) -> tuple[dict[str, str], str] | None:
     """Options by letter and the correct letter; None (reported) when there is no answer."""
     if not isinstance(value, list) or not value:
@@ -127,7 +150,7 @@ def _answers(value: Any, ctx: RecordContext) -> tuple[dict[str, str], str] | Non
     options: dict[str, str] = {}
     correct: list[str] = []
     for item in value:
-        text = render(item.get("text") if isinstance(item, dict) else item, ctx.rules)
+        text = " ".join(answer_texts(item.get("text") if isinstance(item, dict) else item))
         if not text or len(options) == len(LETTERS):
             ctx.report("missing_field", f"an answer without text: {item!r}", "answers")
             continue
@@ -149,36 +172,68 @@ def _answers(value: Any, ctx: RecordContext) -> tuple[dict[str, str], str] | Non
     return options, correct[0]
 
 
-def _items(text: str, rules: Rules) -> list[str]:
-    """List items and sentences of a paragraph, role-play preamble removed. Headers ("Imaging
-    results:") are items of their own, also when glued to the end of the item before."""
-    for pattern in rules.nejm_preambles:
-        text = pattern.sub("", text, count=1)
-    found = []
-    for chunk in _ITEM_BREAK.split(text):
-        for sentence in map(clean, sentences(chunk)):
-            glued = _GLUED_HEADER.match(sentence)
-            found += [glued["body"], glued["header"]] if glued else [sentence] if sentence else []
-    return found
+def _text(value: Any, rules: Rules) -> str:
+    """A free-text field whole, lines kept, so that its list items are split before any is
+    tidied."""
+    return value if isinstance(value, str) else "\n".join(items_of(value, rules))
 
 
 def _patient_facts(value: Any, rules: Rules) -> list[Fact]:
-    """Facts in the patient's words; a header is dropped unless it is a statement itself
-    ("You are a 53-year-old woman who has had the following symptoms:")."""
+    """Facts in the patient's words. Role-play instructions are dropped (see
+    :func:`~clinic_env.datasets.convert.tidy.tidy`), and a header too unless it is a statement
+    itself ("You are a 53-year-old woman who has had the following symptoms:")."""
     facts = []
-    for item in _items(" ".join(items_of(value, rules)), rules):
-        if any(pattern.search(item) for pattern in rules.nejm_instructions):
-            continue
-        if item.endswith(":") and len(item.split()) < MAX_LABEL_WORDS:
-            continue
-        statement = item[:-1] + "." if item.endswith(":") else item
-        labelled = _LABEL.match(statement)
-        short = labelled and len(labelled["label"].split()) <= MAX_LABEL_WORDS
-        text = labelled["text"].strip() if short and labelled and labelled["text"] else statement
-        text = text[:1].upper() + text[1:]
-        category = rules.sentence_category(text) or "history_of_present_illness"
-        facts.append(Fact(category=category, text=text, says=first_person(text)))
+    for item in items_in(_text(value, rules)):
+        labelled = LABEL.match(item)
+        said = item
+        if labelled and labelled["text"] and len(labelled["label"].split()) <= MAX_LABEL_WORDS:
+            said = labelled["text"]  # "Recent events: you fell at school" -> the statement
+        for kept in tidy(said, rules, role_play=True).kept:
+            if is_header(kept):
+                continue
+            text = kept[:-1] + "." if kept.endswith(":") else kept
+            text = text[:1].upper() + text[1:]
+            category = rules.sentence_category(text) or "history_of_present_illness"
+            facts.append(Fact(category=category, text=text, says=first_person(text)))
     return facts
+
+
+_VIGNETTE_COMPLAINT = re.compile(
+    r"\b(?:presented|presents|came|comes|was brought|is brought|was evaluated|sought care)\b"
+    r"[^.]*?\bwith\s+(?P<complaint>[^.;]+)",
+    re.IGNORECASE,
+)
+_THIRD_PERSON = re.compile(r"\b(?:his|her|their)\b", re.IGNORECASE)
+_STORY = ("presenting_complaint", "history_of_present_illness")
+
+
+def _presentation(facts: list[Fact], vignette: list[str], rules: Rules) -> tuple[str, list[Fact]]:
+    """The opening line and the facts with it marked as the presenting complaint.
+
+    The line is the first fact that says more than who the patient is ("You are an
+    83-year-old woman." is no complaint), preferring the story of the illness; with none,
+    the complaint the vignette reports ("presented with a painful forearm").
+    """
+    told = [i for i, f in enumerate(facts) if not is_identity(f.text, rules)]
+    story = [i for i in told if facts[i].category in _STORY]
+    chosen = (story or told or [None])[0]
+    if chosen is None:
+        match = next(filter(None, map(_VIGNETTE_COMPLAINT.search, vignette)), None)
+        complaint = _THIRD_PERSON.sub("my", match["complaint"].strip()) if match else ""
+        opening = (
+            rules.texts.opening_with_complaint.format(complaint=complaint)
+            if complaint
+            else rules.texts.opening_without_complaint
+        )
+        return opening, first_as_complaint(facts)
+    fact = facts[chosen]
+    if not any(f.category == "presenting_complaint" for f in facts):
+        facts = [
+            *facts[:chosen],
+            fact.model_copy(update={"category": "presenting_complaint"}),
+            *facts[chosen + 1 :],
+        ]
+    return fact.says or fact.text, facts
 
 
 def _measurements(value: Any, rules: Rules) -> tuple[list[ExamFinding], list[TestResult]]:
@@ -186,8 +241,8 @@ def _measurements(value: Any, rules: Rules) -> tuple[list[ExamFinding], list[Tes
     sentence takes the header above it as its label, or continues the item before it."""
     entries: list[list[str]] = []  # [label or "", text]
     header = ""
-    for item in _items(" ".join(items_of(value, rules)), rules):
-        labelled = _LABEL.match(item)
+    for item in _measurementitems_in(value, rules):
+        labelled = LABEL.match(item)
         if item.endswith(":"):
             header = clean(item[:-1]) if len(item.split()) <= MAX_LABEL_WORDS else ""
         elif labelled and len(labelled["label"].split()) <= MAX_LABEL_WORDS and labelled["text"]:
@@ -212,6 +267,20 @@ def _measurements(value: Any, rules: Rules) -> tuple[list[ExamFinding], list[Tes
         else:
             tests.append(make_test(_test_name(label, rules), text, [label], rules))
     return exam, tests
+
+
+def _measurementitems_in(value: Any, rules: Rules) -> list[str]:
+    """Items of the findings text with placeholders and refusals dropped, also where they
+    follow a label ("Laboratory studies: Not provided.")."""
+    found = []
+    for item in items_in(_text(value, rules)):
+        labelled = LABEL.match(item)
+        if labelled and labelled["text"].strip() and not is_header(item):
+            kept = tidy(labelled["text"], rules).kept
+            found += [f"{labelled['label']}: {' '.join(kept)}"] if kept else []
+        else:
+            found += tidy(item, rules).kept
+    return found
 
 
 def _test_name(label: str, rules: Rules) -> str:
