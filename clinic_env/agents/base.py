@@ -80,7 +80,12 @@ class PatientFactory(Protocol):
 
 
 class MeasurementFactory(Protocol):
-    def __call__(self, view: MeasurementView, rng: random.Random) -> MeasurementAgent: ...
+    def __call__(
+        self, view: MeasurementView, rng: random.Random, *, unrecorded: str = "unavailable"
+    ) -> MeasurementAgent:
+        """``unrecorded`` is the session's policy for a known test the record lacks
+        ("unavailable" or "normal", see ``SessionOptions.unrecorded_tests``)."""
+        ...
 
 
 class DoctorFactory(Protocol):

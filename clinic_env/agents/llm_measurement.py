@@ -1,10 +1,12 @@
 """A measurement agent helped by a model: it can only point at what the case lists.
 
-Requests the catalogue resolves are looked up directly, as by the offline agent. For the
-rest ("have a look at her thyroid"), the model is shown the case's numbered findings and
+Every request first goes through the offline agent's lookup (names, groups, catalogue
+synonyms, panels, bedside signs), and whatever the record holds is answered from it. For
+the rest ("have a look at her thyroid"), the model is shown the case's numbered findings and
 results and answers with the identifiers that fit, or NONE: it selects, it does not write,
-so it can return nothing the case does not hold. Optionally, for a test the case does not
-list, the model may write a plausible result, which is marked as synthesised.
+so it can return nothing the case does not hold. Optionally, for a recognised test the case
+does not list, the model may write a plausible result, marked as synthesised and priced as
+the catalogue says. Catalogue names in a reply are listed in ``spared``, as offline.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from typing import Any
 
 from clinic_env.agents.base import MeasurementResult
 from clinic_env.agents.model_role import ModelRole
-from clinic_env.agents.offline_measurement import OfflineMeasurement, format_hours
+from clinic_env.agents.offline_measurement import OfflineMeasurement, Unrecorded, format_hours
 from clinic_env.llm.prompts import render_prompt
 from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.case import MeasurementView
+from clinic_env.schema.knowledge import CatalogTest
 
 _IDENTIFIER = re.compile(r"\b([ET])\s*(\d{1,3})\b", re.I)
 SYNTHESISED_MARK = "(synthesised: not in the case record)"
@@ -26,7 +29,10 @@ SYNTHESISED_MARK = "(synthesised: not in the case record)"
 
 def measurement_prompt(view: MeasurementView) -> str:
     exam = "\n".join(f"E{i}. {f.system}, {f.name}: {f.finding}" for i, f in enumerate(view.exam, 1))
-    tests = "\n".join(f"T{i}. {t.name}: {t.result}" for i, t in enumerate(view.tests, 1))
+    tests = "\n".join(
+        f"T{i}. {t.name}{f' [{t.group}]' if t.group else ''}: {t.result}"
+        for i, t in enumerate(view.tests, 1)
+    )
     return render_prompt("measurement", exam=exam or "(none)", tests=tests or "(none)")
 
 
@@ -46,11 +52,18 @@ def chosen_entries(reply: str, view: MeasurementView) -> tuple[list[int], list[i
 class LLMMeasurement:
     offline = False
 
-    def __init__(self, model: ModelRole, view: MeasurementView, synthesise: bool = False) -> None:
+    def __init__(
+        self,
+        model: ModelRole,
+        view: MeasurementView,
+        synthesise: bool = False,
+        *,
+        unrecorded: Unrecorded = "unavailable",
+    ) -> None:
         self.model = model
         self.view = view
         self.synthesise = synthesise
-        self.lookup = OfflineMeasurement(view, random.Random(0))
+        self.lookup = OfflineMeasurement(view, random.Random(0), unrecorded=unrecorded)
         self.messages: list[dict[str, Any]] = [
             {"role": "system", "content": measurement_prompt(view)}
         ]
@@ -70,21 +83,24 @@ class LLMMeasurement:
             findings = [self.lookup.format_finding(self.view.exam[i]) for i in exams]
             return MeasurementResult("\n".join(findings))
         if action.kind is ActionKind.ORDER_TEST and tests:
-            return self.lookup.test_result(self.view.tests[tests[0]])
-        if action.kind is ActionKind.ORDER_TEST and self.synthesise:
-            return await self._synthesise(action.text, direct)
+            return self.lookup.recorded_tests(tuple(tests), action.text)
+        listed = self.lookup.recognised(action.text)
+        if action.kind is ActionKind.ORDER_TEST and self.synthesise and listed is not None:
+            return await self._synthesise(listed)
         return direct
 
-    async def _synthesise(self, requested: str, normal: MeasurementResult) -> MeasurementResult:
-        """A model-written result for a test the case lacks, priced as the catalogue says."""
-        prompt = render_prompt("measurement_synthesis", request=requested)
+    async def _synthesise(self, listed: CatalogTest) -> MeasurementResult:
+        """A model-written result for a recognised test the case lacks, priced as listed."""
+        prompt = render_prompt("measurement_synthesis", request=listed.name)
         self.messages.append({"role": "user", "content": prompt})
         completion = await self.model.complete(self.messages)
         self.messages.append({"role": "assistant", "content": completion.text})
         text = self.lookup.texts.test_result.format(
-            name=requested,
+            name=listed.name,
             result=f"{completion.text.strip()} {SYNTHESISED_MARK}",
-            cost=f"{normal.cost_usd:g}",
-            turnaround=format_hours(normal.turnaround_hours),
+            cost=f"{listed.cost_usd:g}",
+            turnaround=format_hours(listed.turnaround_hours),
         )
-        return MeasurementResult(text, normal.cost_usd, normal.turnaround_hours, found=False)
+        return MeasurementResult(
+            text, listed.cost_usd, listed.turnaround_hours, found=False, spared=(listed.name,)
+        )

@@ -16,9 +16,17 @@ class ProtocolTexts(Frozen):
     patient_reply: str
     exam_result: str
     exam_normal: str
+    exam_unrecorded: str
     exam_unrecognised: str
     test_result: str
+    test_results: str
+    test_results_item: str
+    test_found_elsewhere: str
+    test_reported_in: str
+    test_from_exam: str
     test_normal: str
+    test_unrecorded: str
+    test_unrecognised: str
     images_available: str
     images_none: str
     diagnosis_recorded: str

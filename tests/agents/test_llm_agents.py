@@ -13,6 +13,7 @@ from clinic_env.agents.model_role import CallLog, ModelRole
 from clinic_env.agents.personas import load_persona, personas
 from clinic_env.datasets import load_cases
 from clinic_env.evaluators.llm_judge import UnclearVerdictError, parse_verdict
+from clinic_env.language import knowledge
 from clinic_env.language.text import contains_phrase
 from clinic_env.llm import ModelClient, ModelConfig
 from clinic_env.llm.client import ToolCall
@@ -72,13 +73,52 @@ def test_llm_measurement_only_selects_what_the_case_lists():
     assert "9.1 mg/dL" in picked.text and picked.found
     made_up = asyncio.run(room.measure(Action(kind=ActionKind.ORDER_TEST, text="ferritin")))
     assert SYNTHESISED_MARK in made_up.text and not made_up.found
+    listed = knowledge.test_catalog()["Serum ferritin"]
+    assert made_up.spared == ("Serum ferritin",) and made_up.cost_usd == listed.cost_usd
 
 
-def test_llm_measurement_without_synthesis_answers_normal():
-    transport = ScriptedTransport({"measurement": ["NONE"]})
-    room = LLMMeasurement(role("measurement", transport), minimal_case().measurement_view())
-    result = asyncio.run(room.measure(Action(kind=ActionKind.ORDER_TEST, text="ferritin")))
-    assert "normal" in result.text.lower()
+def test_llm_measurement_answers_unrecorded_tests_by_policy_and_never_invents_unknown_ones():
+    transport = ScriptedTransport({"measurement": ["NONE", "NONE", "NONE"]})
+    view = minimal_case().measurement_view()
+    room = LLMMeasurement(role("measurement", transport), view, synthesise=True)
+    unknown = asyncio.run(room.measure(Action(kind=ActionKind.ORDER_TEST, text="aura scan")))
+    assert unknown.text.startswith("Test request: not a test") and unknown.cost_usd == 0
+    plain = LLMMeasurement(role("measurement", transport), view)
+    ferritin = asyncio.run(plain.measure(Action(kind=ActionKind.ORDER_TEST, text="ferritin")))
+    assert "no result" in ferritin.text and ferritin.spared == ("Serum ferritin",)
+    normal = LLMMeasurement(role("measurement", transport), view, unrecorded="normal")
+    replicated = asyncio.run(normal.measure(Action(kind=ActionKind.ORDER_TEST, text="ferritin")))
+    assert "normal readings" in replicated.text
+
+
+def test_llm_measurement_finds_signs_and_panels_by_lookup_before_asking_the_model():
+    case = minimal_case(
+        exam=[{"system": "skin", "name": "Nikolsky sign", "finding": "Positive."}],
+        tests=[
+            {
+                "name": "Urea",
+                "group": "Serum labs",
+                "result": "Up",
+                "cost_usd": 5,
+                "turnaround_hours": 1,
+            },
+            {
+                "name": "Creatinine",
+                "group": "Serum labs",
+                "result": "Up too",
+                "cost_usd": 5,
+                "turnaround_hours": 1,
+            },
+        ],
+    )
+    transport = ScriptedTransport({"measurement": ["T1, T2"]})
+    room = LLMMeasurement(role("measurement", transport), case.measurement_view())
+    sign = asyncio.run(room.measure(Action(kind=ActionKind.ORDER_TEST, text="Nikolsky sign")))
+    panel = asyncio.run(room.measure(Action(kind=ActionKind.ORDER_TEST, text="U&E")))
+    assert "Positive." in sign.text and "Up too" in panel.text and not transport.requests
+    assert "[Serum labs]" in measurement_prompt(case.measurement_view())
+    both = asyncio.run(room.measure(Action(kind=ActionKind.ORDER_TEST, text="kidney numbers")))
+    assert "Urea: Up" in both.text and "Creatinine: Up too" in both.text and both.cost_usd == 10
 
 
 def observation(text: str, images=()) -> DoctorObservation:
