@@ -1,15 +1,15 @@
-"""``clinic-env cases list|show|validate``: browse and check case files."""
+"""``clinic-env cases list|show|validate|coverage``: browse, check and count case files."""
 
 from __future__ import annotations
 
 import argparse
 
-from clinic_env.datasets import find_case, load_cases
-from clinic_env.language.text import contains_phrase
+from clinic_env.datasets import find_case, find_leaks, load_cases
+from clinic_env.validation import coverage_table, validate_cases
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = commands.add_parser("cases", help="list, show or validate cases")
+    parser = commands.add_parser("cases", help="list, show, validate or count cases")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="one line per case")
     listing.add_argument("dataset", nargs="?", default="starter", help="dataset name or path")
@@ -18,9 +18,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     show.add_argument("case_id")
     show.add_argument("--dataset", default="starter", help="dataset name or path")
     show.set_defaults(handler=show_case)
-    validate = actions.add_parser("validate", help="check case files and look for leaks")
+    validate = actions.add_parser(
+        "validate", help="check case files, look for leaks, check content against the knowledge"
+    )
     validate.add_argument("dataset", nargs="?", default="starter", help="dataset name or path")
-    validate.set_defaults(handler=validate_cases)
+    validate.add_argument("--strict", action="store_true", help="fail on warnings too")
+    validate.set_defaults(handler=validate_cases_command)
+    coverage = actions.add_parser(
+        "coverage", help="count cases by specialty, age band, setting and presentation"
+    )
+    coverage.add_argument("dataset", nargs="?", default="starter", help="dataset name or path")
+    coverage.set_defaults(handler=coverage_command)
 
 
 def list_cases(args: argparse.Namespace) -> int:
@@ -36,23 +44,24 @@ def show_case(args: argparse.Namespace) -> int:
     return 0
 
 
-def validate_cases(args: argparse.Namespace) -> int:
-    """Schema errors stop at the first bad file; leaks are listed for every case."""
+def validate_cases_command(args: argparse.Namespace) -> int:
+    """Schema errors stop at the first bad file; leaks and content issues are all listed."""
     cases = load_cases(args.dataset)
-    leaks = 0
-    for case in cases:
-        names = (case.ground_truth.diagnosis, *case.ground_truth.aliases)
-        places = {"doctor_brief": case.doctor_brief, "opening_statement": case.opening_statement}
-        for i, fact in enumerate(case.facts):
-            places[f"facts.{i}"] = f"{fact.text} {fact.says or ''}"
-        for i, finding in enumerate(case.exam):
-            places[f"exam.{i}"] = finding.finding
-        for i, test in enumerate(case.tests):
-            places[f"tests.{i}"] = " ".join((test.name, test.result, *test.aliases))
-        for where, text in places.items():
-            for name in names:
-                if contains_phrase(text, name):
-                    leaks += 1
-                    print(f"{case.id}: {where} names the diagnosis ({name!r})")
-    print(f"{len(cases)} cases valid; {leaks} ground-truth leak(s) found")
-    return 1 if leaks else 0
+    leaks = [(case.id, leak) for case in cases for leak in find_leaks(case)]
+    for case_id, leak in leaks:
+        print(f"{case_id}: {leak.where} names the diagnosis ({leak.name!r}) to the {leak.role}")
+    issues = validate_cases(cases)
+    for issue in issues:
+        print(issue)
+    errors = sum(issue.severity == "error" for issue in issues)
+    warnings = len(issues) - errors
+    print(
+        f"{len(cases)} cases checked; {len(leaks)} ground-truth leak(s) found; "
+        f"{errors} content error(s), {warnings} warning(s)"
+    )
+    return 1 if leaks or errors or (args.strict and warnings) else 0
+
+
+def coverage_command(args: argparse.Namespace) -> int:
+    print("\n".join(coverage_table(load_cases(args.dataset)).lines()))
+    return 0
