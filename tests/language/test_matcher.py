@@ -12,8 +12,10 @@ from clinic_env.language.matcher import (
     BUNDLED_SYNONYMS,
     DiagnosisMatcher,
     SynonymTable,
+    Verdict,
     load_synonym_table,
 )
+from clinic_env.language.matcher_table import QualifierClass
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +29,10 @@ def matcher() -> DiagnosisMatcher:
 def test_bundled_table_loads_with_enough_content() -> None:
     table = load_synonym_table()
     assert len(table.synonyms) >= 120
-    assert len(table.spelling) >= 40
-    assert table.spelling["haemorrhage"] == "hemorrhage"
-    assert ("acute",) in table.qualifiers
+    assert table.spelling["calculi"] == "calculus"
+    classes = {q.name: q for q in table.qualifiers}
+    assert {"course", "site", "cause", "acquisition", "laterality"} <= set(classes)
+    assert "acute" in table.harmless and classes["laterality"].exclusive
 
 
 def test_no_name_belongs_to_two_groups(matcher: DiagnosisMatcher) -> None:
@@ -62,8 +65,17 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("synonyms:\n  - [MI, heart attack]\n  - [mi, mitral incompetence]\n", "same name"),
         ("synonyms:\n  - [Crohn's disease, Crohn disease]\n", "same name"),
         ("spelling: {anaemia: anaemic, anaemic: anemic}\nsynonyms: [[a b, c d]]\n", "itself"),
-        ("qualifiers: [[acute], [acute]]\nsynonyms: [[x y, z]]\n", "twice"),
-        ("qualifiers: [[acute]]\nsynonyms: [[acute, sudden]]\n", "no words"),
+        (
+            "qualifiers: [{name: a, words: [acute]}, {name: b, words: [acute]}]\n"
+            "synonyms: [[x y, z]]\n",
+            "twice",
+        ),
+        (
+            "qualifiers: [{name: a, words: [acute]}]\nharmless: [acute]\n"
+            "synonyms: [[acute, sudden]]\n",
+            "no words",
+        ),
+        ("harmless: [acute]\nsynonyms: [[x y, z]]\n", "in no qualifier class"),
         ("synonyms:\n  - [no pneumonia, pneumonia]\n", "negated"),
         ("synonyms: [[a, b]\n", "invalid YAML"),
     ],
@@ -99,8 +111,15 @@ def test_bundled_path_is_the_content_file() -> None:
         ("Diagnosis: pneumonia (likely)", "pneumonia"),
         ("Crohn's disease", "crohn disease"),
         ("Crohns disease", "crohn disease"),
-        ("Type II diabetes", "type 2 diabetes"),
-        ("E. coli sepsis", "e coli sepsis"),
+        ("Type II diabetes", "type2 diabete"),
+        ("Diabetes mellitus type 2", "diabete mellitus type2"),
+        ("β-thalassaemia major", "beta thalassemia major"),
+        ("Generalised tumours", "generalized tumor"),
+        (
+            "Oesophageal carcinoma in a paediatric centre",
+            "esophageal carcinoma in a pediatric center",
+        ),
+        ("E. coli sepsis", "coli sepsis"),
         ("No pulmonary embolism", "no pulmonary embolism"),
         ("Lymphoma, not otherwise specified", "lymphoma nos"),
         ("Likely", ""),
@@ -158,7 +177,6 @@ def test_normalize(matcher: DiagnosisMatcher, text: str, normal: str) -> None:
         ("Graves", "Graves disease"),
         ("Sjogren", "Sjogren syndrome"),
         ("Acute MI", "Heart attack"),
-        ("Right-sided pneumothorax", "Pneumothorax"),
         ("Diabetes mellitus", "Diabetes"),
         ("Lymphoma, not otherwise specified", "Lymphoma"),
         ("Uncomplicated urinary tract infection", "UTI"),
@@ -190,18 +208,15 @@ def test_case_aliases_are_matched(matcher: DiagnosisMatcher) -> None:
         ("CRVO", "Central retinal artery occlusion"),
         ("Type 1 diabetes", "Type 2 diabetes"),
         ("Acute pancreatitis", "Chronic pancreatitis"),
-        ("Pancreatitis", "Chronic pancreatitis"),
         ("Hepatitis B", "Hepatitis C"),
         ("Left ventricular failure", "Right ventricular failure"),
         ("Left bundle branch block", "Bilateral bundle branch block"),
         ("Myocardial infarction", "Myocarditis"),
         ("NSTEMI", "STEMI"),
         ("Cushing disease", "Cushing syndrome"),
-        ("Cushing", "Cushing syndrome"),
         ("Hodgkin lymphoma", "Non-Hodgkin lymphoma"),
         ("Hyperthyroidism", "Hypothyroidism"),
         ("Diabetes insipidus", "Diabetes mellitus"),
-        ("Diabetes", "Type 1 diabetes"),
         ("Ulcerative colitis", "Crohn disease"),
         ("Atrial fibrillation", "Atrial flutter"),
         ("Ventricular tachycardia", "Supraventricular tachycardia"),
@@ -249,6 +264,11 @@ def test_negated_statements_do_not_match(matcher: DiagnosisMatcher, predicted: s
     assert not matcher.matches(predicted, "Pulmonary embolism", ("PE",))
 
 
+def test_an_ambiguous_short_name_does_not_match_either_meaning(matcher: DiagnosisMatcher) -> None:
+    assert not matcher.matches("Cushing", "Cushing syndrome")
+    assert not matcher.matches("Cushing", "Cushing disease")
+
+
 def test_empty_and_hedge_only_text_never_matches(matcher: DiagnosisMatcher) -> None:
     assert not matcher.matches("", "")
     assert not matcher.matches("Likely", "Likely")
@@ -283,13 +303,21 @@ def test_rank_is_none_without_a_match(matcher: DiagnosisMatcher) -> None:
 
 def test_matcher_from_an_in_memory_table() -> None:
     table = SynonymTable(
-        spelling={"colour": "color"},
-        qualifiers=(("acute",), ("disease", "syndrome")),
+        spelling={"gizmo": "widget"},
+        qualifiers=(
+            QualifierClass(name="course", words=("acute", "chronic")),
+            QualifierClass(name="noun", words=("disease", "syndrome")),
+        ),
+        harmless=("acute", "disease", "syndrome"),
         synonyms=(("widget fever", "WF"), ("color blindness", "daltonism")),
     )
     matcher = DiagnosisMatcher(table)
     assert matcher.matches("WF", "acute widget fever")
+    assert matcher.matches("Gizmo fever", "WF")
     assert matcher.matches("Colour blindness", "Daltonism")
+    assert matcher.matches("Chronic widget fever", "WF")
+    assert not matcher.matches("WF", "Chronic widget fever")
+    assert not matcher.matches("Chronic widget fever", "Acute widget fever")
     assert not matcher.matches("WF", "Daltonism")
     assert matcher.canonical("acute WF") == "widget fever"
     assert matcher.canonical("gadget fever") is None
@@ -299,3 +327,223 @@ def test_canonical_names_the_group(matcher: DiagnosisMatcher) -> None:
     assert matcher.canonical("heart attack") == "myocardial infarction"
     assert matcher.canonical("Probable DKA") == "diabetic ketoacidosis"
     assert matcher.canonical("not DKA") is None
+
+
+# Rules rather than lists -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("predicted", "truth"),
+    [
+        # spelling by rule: nobody listed these words
+        ("Waldenström macroglobulinaemia", "Waldenstrom macroglobulinemia"),
+        ("Oesophageal candidiasis", "Esophageal candidiasis"),
+        ("Haemophagocytic lymphohistiocytosis", "Hemophagocytic lymphohistiocytosis"),
+        ("Generalised anxiety disorder", "Generalized anxiety disorder"),
+        ("Tumour lysis syndrome", "Tumor lysis syndrome"),
+        ("Paralysed diaphragm", "Paralyzed diaphragm"),
+        # hyphens, spaces, possessives, plurals
+        ("Epididymo-orchitis", "Epididymoorchitis"),
+        ("Heat stroke", "Heatstroke"),
+        ("Addisons disease", "Addison's disease"),
+        ("Gallstones", "Gallstone"),
+        # Greek letters and Roman numerals
+        ("β-thalassaemia major", "Beta thalassemia major"),
+        ("Mobitz type II block", "Mobitz type 2 block"),
+        # word order, "X of the Y", nouns and their adjectives
+        ("Posterior dislocation of the hip", "Posterior hip dislocation"),
+        ("Cancer of the pancreas", "Pancreatic cancer"),
+        ("Tetralogy of Fallot", "Fallot tetralogy"),
+        ("Diabetes mellitus, type 2", "Type 2 diabetes mellitus"),
+        # misspellings of long words
+        ("Pnuemonia", "Pneumonia"),
+        ("Steven-Johnson syndrome", "Stevens-Johnson syndrome"),
+        ("Guillian-Barre syndrome", "Guillain-Barre syndrome"),
+    ],
+)
+def test_rules_match_variants_in_both_directions(
+    matcher: DiagnosisMatcher, predicted: str, truth: str
+) -> None:
+    assert matcher.matches(predicted, truth)
+    assert matcher.matches(truth, predicted)
+
+
+@pytest.mark.parametrize(
+    ("specific", "general"),
+    [
+        ("Pulmonary tuberculosis", "Tuberculosis"),
+        ("Community-acquired pneumonia", "Pneumonia"),
+        ("Right lower lobe pneumonia", "Pneumonia"),
+        ("Cellulitis of the left leg", "Cellulitis"),
+        ("Drug-induced acute interstitial nephritis", "Acute interstitial nephritis"),
+        ("Bacterial meningitis", "Meningitis"),
+        ("Acute decompensated heart failure", "Heart failure"),
+        ("Type 1 diabetes mellitus", "Diabetes mellitus"),
+        ("Chronic pancreatitis", "Pancreatitis"),
+        ("Migraine with aura", "Migraine"),
+        ("CKD stage 4", "Chronic kidney disease"),
+    ],
+)
+def test_a_more_specific_prediction_matches_but_never_the_reverse(
+    matcher: DiagnosisMatcher, specific: str, general: str
+) -> None:
+    assert matcher.verdict(specific, general) is Verdict.SAME
+    assert matcher.verdict(general, specific) is not Verdict.SAME
+
+
+@pytest.mark.parametrize(
+    ("predicted", "truth"),
+    [
+        ("Right heart failure", "Left heart failure"),
+        ("Type 1 diabetes mellitus", "Type 2 diabetes mellitus"),
+        ("Secondary hyperparathyroidism", "Primary hyperparathyroidism"),
+        ("Hospital-acquired pneumonia", "Community-acquired pneumonia"),
+        ("Viral meningitis", "Bacterial meningitis"),
+        ("Chronic myeloid leukaemia", "Acute myeloid leukaemia"),
+        ("Pulmonary hypertension", "Hypertension"),
+        ("Portal hypertension", "Hypertension"),
+        ("Periorbital cellulitis", "Orbital cellulitis"),
+        ("Non-Hodgkin lymphoma", "Hodgkin lymphoma"),
+        ("Latent tuberculosis", "Tuberculosis"),
+        ("Threatened miscarriage", "Miscarriage"),
+        ("Hyperthyroidism", "Hypothyroidism"),
+        ("Hypothyroidsm", "Hyperthyroidism"),
+        ("Ileum", "Ileus"),
+        ("Nephritic syndrome", "Nephrotic syndrome"),
+        ("Dysphasia", "Dysphagia"),
+        ("Arteritis", "Arthritis"),
+        ("Eosinophilic granulomatosis with polyangiitis", "Granulomatosis with polyangiitis"),
+        ("Paget disease of the breast", "Paget disease of bone"),
+        ("Bronchiolitis obliterans", "Bronchiolitis"),
+        ("Haemophilus influenzae infection", "Influenza"),
+        ("Left and right pneumothorax", "Pneumothorax"),
+    ],
+)
+def test_named_opposites_and_look_alikes_never_match(
+    matcher: DiagnosisMatcher, predicted: str, truth: str
+) -> None:
+    assert not matcher.matches(predicted, truth)
+
+
+@pytest.mark.parametrize(
+    ("predicted", "truth"),
+    [
+        ("Hansen's disease", "Leprosy"),
+        ("Pick's disease", "Frontotemporal dementia"),
+        ("Osteitis deformans", "Paget disease of bone"),
+        ("Toxoplasma gondii infection", "Toxoplasmosis"),
+        ("Giardia lamblia infection", "Giardiasis"),
+        ("Parvovirus B19 infection", "Erythema infectiosum"),
+        ("C. difficile colitis", "Clostridioides difficile infection"),
+        ("Klebsiella pneumoniae pneumonia", "Pneumonia"),
+        ("LGV", "Lymphogranuloma venereum"),
+        ("SJS", "Stevens-Johnson syndrome"),
+        ("PML", "Progressive multifocal leukoencephalopathy"),
+    ],
+)
+def test_eponyms_organisms_and_abbreviations(
+    matcher: DiagnosisMatcher, predicted: str, truth: str
+) -> None:
+    assert matcher.matches(predicted, truth)
+
+
+def test_initials_alone_are_left_to_a_judge() -> None:
+    table = SynonymTable(synonyms=(("widget fever", "gadget fever"),))
+    matcher = DiagnosisMatcher(table)
+    assert matcher.verdict("QZR", "Quixotic zebra rash") is Verdict.UNSURE
+    assert not matcher.matches("QZR", "Quixotic zebra rash")
+
+
+def test_an_unknown_added_word_is_unsure_and_a_known_unrelated_name_is_different(
+    matcher: DiagnosisMatcher,
+) -> None:
+    assert matcher.verdict("Zorblax pneumonia", "Pneumonia") is Verdict.UNSURE
+    assert matcher.verdict("Pneumonia", "Zorblax pneumonia") is Verdict.DIFFERENT
+    assert matcher.verdict("Gout", "Pneumonia") is Verdict.DIFFERENT
+
+
+# Reward integrity: what a policy probing the matcher might try -----------------------------
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "Pneumonia or pulmonary embolism",
+        "Pulmonary embolism or pneumonia",
+        "Pneumonia, pulmonary embolism and pneumothorax",
+        "Pneumonia/PE",
+        "PE vs pneumonia",
+        "Pneumonia; pulmonary embolism",
+        "Pneumonia and/or pulmonary embolism",
+        "Pneumonia + pulmonary embolism",
+        "Pulmonary embolism, pneumonia",
+    ],
+)
+def test_an_entry_listing_several_diseases_matches_none_of_them(
+    matcher: DiagnosisMatcher, entry: str
+) -> None:
+    assert not matcher.matches(entry, "Pneumonia")
+    assert not matcher.matches(entry, "Pulmonary embolism", ("PE",))
+
+
+def test_names_with_and_or_commas_are_still_one_disease(matcher: DiagnosisMatcher) -> None:
+    assert matcher.matches("Hand, foot and mouth disease", "Hand-foot-and-mouth disease")
+    assert matcher.matches("Head and neck cancer", "Head and neck cancer")
+
+
+def test_huge_or_repeated_entries_never_match(matcher: DiagnosisMatcher) -> None:
+    names = ["Pneumonia", "Pulmonary embolism", "Pneumothorax", "Pericarditis", "Gout"]
+    every = " ".join(names * 4)
+    assert not matcher.matches(every, "Pneumonia")
+    assert not matcher.matches("pneumonia " * 40, "Pneumonia")
+    assert not matcher.matches("Pneumonia pneumonia", "Pneumonia")
+    assert not matcher.matches("x" * 5000 + " pneumonia", "Pneumonia")
+    assert not matcher.matches(", ".join(names), "Gout")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "Infection",
+        "Disease",
+        "Syndrome",
+        "Cancer",
+        "Malignancy",
+        "Bacterial infection",
+        "Viral illness",
+        "A condition I cannot name",
+        "Unknown",
+        "Probably",
+        "Something",
+    ],
+)
+def test_generic_or_hedge_only_entries_never_match_a_specific_reference(
+    matcher: DiagnosisMatcher, entry: str
+) -> None:
+    for truth in ("Community-acquired pneumonia", "Lung cancer", "Kawasaki disease", "Sepsis"):
+        assert not matcher.matches(entry, truth)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "No appendicitis",
+        "Appendicitis ruled out",
+        "Not appendicitis",
+        "Appendicitis excluded",
+        "Appendicitis unlikely",
+        "Appendicitis absent",
+        "Doubt appendicitis",
+    ],
+)
+def test_negations_never_match(matcher: DiagnosisMatcher, entry: str) -> None:
+    assert matcher.verdict(entry, "Acute appendicitis") is Verdict.DIFFERENT
+
+
+def test_an_answer_space_sweep_gains_nothing(matcher: DiagnosisMatcher) -> None:
+    """A policy that knows the answer space but not the answer, and lists it all in one
+    entry, by any separator, is never scored correct."""
+    space = ["Appendicitis", "Cholecystitis", "Pancreatitis", "Diverticulitis", "Gastritis"]
+    for separator in (", ", " or ", " / ", "; ", " and ", " vs "):
+        entry = separator.join(space)
+        assert not any(matcher.matches(entry, truth) for truth in space)

@@ -1,0 +1,171 @@
+"""Schema and loader of the matcher's hand-written table (``evaluators/synonyms/diagnoses.yaml``).
+
+The table holds what no rule can derive: groups of names for one disease, irregular spelling
+variants, the qualifier classes (site, cause, course, ...) a more specific diagnosis may add,
+and the words that make a diagnosis generic or a name a disease. The loader checks the
+table's own consistency, so that a bad edit fails on load with file, line and field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from clinic_env.content import content_path, load_yaml_model
+from clinic_env.language.matcher_rules import is_negated, normal_words
+from clinic_env.schema.base import Frozen
+
+__all__ = ["BUNDLED_SYNONYMS", "QualifierClass", "SynonymTable", "load_synonym_table"]
+
+BUNDLED_SYNONYMS: tuple[str, ...] = ("evaluators", "synonyms", "diagnoses.yaml")
+"""Parts of the bundled table's path, for :func:`clinic_env.content.content_path`."""
+
+_WORD = re.compile(r"^[a-z0-9]+$")
+
+SynonymGroup = Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=2)]
+
+
+def _check_word(word: str, where: str) -> None:
+    if not _WORD.match(word):
+        raise ValueError(f"{where}: {word!r} is not one lower-case word without accents")
+
+
+class QualifierClass(Frozen):
+    """Words of one kind (site, cause, course, ...) that make a diagnosis more specific.
+
+    Attributes:
+        name: What the words qualify, for messages and docs.
+        words: Folded single words.
+        exclusive: Whether two different words of the class name different diseases
+            ("acute" / "chronic", "left" / "right", "viral" / "bacterial"): then no side may
+            swap one for another, and one entry holding two of them never matches.
+    """
+
+    name: str = Field(min_length=1)
+    words: tuple[str, ...] = Field(min_length=1)
+    exclusive: bool = True
+
+
+class SynonymTable(Frozen):
+    """Schema of ``evaluators/synonyms/diagnoses.yaml``.
+
+    Attributes:
+        spelling: Irregular word variants no rule derives (``calculi: calculus``), applied
+            to both sides before the spelling rules. Keys and values are single folded
+            words, and no value is itself a key.
+        qualifiers: Classes of words a prediction may add to the reference's name and still
+            name the same disease ("community-acquired pneumonia" for "pneumonia"); never
+            the reverse, unless the word is ``harmless`` too.
+        harmless: Qualifier words that may be missing on either side ("acute appendicitis"
+            is "appendicitis"; "Graves" is "Graves disease").
+        site_sensitive: Head words a site qualifier turns into another disease
+            ("pulmonary hypertension" is not "hypertension").
+        short_of: Words that make the name they qualify something short of the disease or
+            a mimic of it ("latent", "threatened", "non", "pseudo"): a prediction adding
+            one is never the reference's more specific form.
+        generic: Words that name no disease on their own ("infection", "cancer"): an entry
+            made only of them and of qualifiers never matches a more specific reference.
+        disease_heads: Words that make a phrase a disease name, so that an entry with two
+            such phrases joined by "or", "and", "/" or "," reads as a list.
+        disease_suffixes: Word endings that do the same ("-itis", "-osis", ...).
+        distinct_words: Groups of look-alike words that name different things
+            ("dysphagia" / "dysphasia"); typo tolerance never crosses them.
+        synonyms: Groups of names for one disease. After normalisation no name may appear
+            twice, within a group or across groups: an ambiguous abbreviation belongs
+            nowhere.
+    """
+
+    spelling: dict[str, str] = Field(default_factory=dict)
+    qualifiers: tuple[QualifierClass, ...] = ()
+    harmless: tuple[str, ...] = ()
+    site_sensitive: tuple[str, ...] = ()
+    short_of: tuple[str, ...] = ()
+    generic: tuple[str, ...] = ()
+    disease_heads: tuple[str, ...] = ()
+    disease_suffixes: tuple[str, ...] = ()
+    distinct_words: tuple[tuple[str, ...], ...] = ()
+    synonyms: tuple[SynonymGroup, ...]
+
+    @field_validator("spelling")
+    @classmethod
+    def _check_spelling(cls, spelling: dict[str, str]) -> dict[str, str]:
+        for variant, preferred in spelling.items():
+            for word in (variant, preferred):
+                _check_word(word, "spelling")
+            if variant == preferred:
+                raise ValueError(f"{variant!r} is mapped to itself")
+            if preferred in spelling:
+                raise ValueError(
+                    f"{variant!r} maps to {preferred!r}, which is itself mapped; "
+                    f"map {variant!r} to the final form"
+                )
+        return spelling
+
+    @field_validator("qualifiers")
+    @classmethod
+    def _check_qualifiers(
+        cls, qualifiers: tuple[QualifierClass, ...]
+    ) -> tuple[QualifierClass, ...]:
+        seen: dict[str, str] = {}
+        for qualifier in qualifiers:
+            for word in qualifier.words:
+                _check_word(word, f"class {qualifier.name}")
+                if word in seen:
+                    raise ValueError(
+                        f"class {qualifier.name}: {word!r} is listed twice (also in {seen[word]})"
+                    )
+                seen[word] = qualifier.name
+        return qualifiers
+
+    @field_validator("harmless")
+    @classmethod
+    def _check_harmless(cls, harmless: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        known = {w for q in info.data.get("qualifiers", ()) for w in q.words}
+        for word in harmless:
+            if word not in known:
+                raise ValueError(f"harmless word {word!r} is in no qualifier class")
+        return harmless
+
+    @field_validator("synonyms")
+    @classmethod
+    def _check_synonyms(
+        cls, groups: tuple[tuple[str, ...], ...], info: ValidationInfo
+    ) -> tuple[tuple[str, ...], ...]:
+        spelling: Mapping[str, str] = info.data.get("spelling", {})
+        harmless = set(info.data.get("harmless", ()))
+        owner: dict[str, tuple[int, str]] = {}
+        for index, names in enumerate(groups):
+            for name in names:
+                words = normal_words(name, dict(spelling))
+                text = " ".join(words)
+                if not words or all(word in harmless for word in words):
+                    raise ValueError(
+                        f"group {index} {list(names)}: {name!r} has no words besides "
+                        "hedges and qualifiers"
+                    )
+                if is_negated(words):
+                    raise ValueError(f"group {index} {list(names)}: {name!r} reads as negated")
+                if text in owner:
+                    other, first = owner[text]
+                    where = (
+                        "this group" if other == index else f"group {other} {list(groups[other])}"
+                    )
+                    raise ValueError(
+                        f"group {index} {list(names)}: {name!r} is the same name as "
+                        f"{first!r} in {where} once normalised to {text!r}"
+                    )
+                owner[text] = (index, name)
+        return groups
+
+
+def load_synonym_table(path: Path | None = None) -> SynonymTable:
+    """Load and validate a synonyms file (the bundled one by default).
+
+    Raises:
+        ContentError: The file is missing or invalid; the message names file, line, field.
+    """
+    return load_yaml_model(path or content_path(*BUNDLED_SYNONYMS), SynonymTable)
