@@ -36,8 +36,22 @@ class ProtocolError(UserError):
     """The consultation protocol was misused, e.g. step before reset or after the end."""
 
 
+class EpisodeStateError(ProtocolError):
+    """A consultation was stepped before it started or after it ended; every face raises
+    this one error for both, so callers handle them alike."""
+
+
 class ConfigError(UserError):
     """A configuration value is invalid."""
+
+
+class RunFolderError(UserError):
+    """A run folder cannot be used as asked: damaged, of another experiment or grid, or not
+    writable; the message names the file and what to do."""
+
+
+class RunLockedError(RunFolderError):
+    """Another process is writing to the run folder; the message names it (pid, host, since)."""
 
 
 class RunError(ClinicEnvError):
@@ -46,3 +60,11 @@ class RunError(ClinicEnvError):
 
 class AgentError(RunError):
     """An agent failed to produce its reply."""
+
+
+class StoreWriteError(RunError):
+    """The disk refused a write to a run folder (full, read-only, gone), so the run stops."""
+
+
+class RecordWriteError(RunError):
+    """One record could not be written as JSON; its cell is recorded failed instead."""

@@ -32,7 +32,11 @@ def format_transcript(transcript: Transcript, colour: bool = True) -> str:
         if turn.error and turn.responder != "system":
             lines.append(paint("system", f"error: {turn.error}"))
         lines.append(paint("dim", f"    reward {turn.reward:+.3f}"))
-    lines.append(paint("dim", f"outcome: {transcript.outcome}"))
+    if transcript.outcome == "ongoing":
+        left = transcript.max_turns - len(transcript.turns)
+        lines.append(paint("dim", f"in progress: {left} turn{'s' * (left != 1)} left"))
+    else:
+        lines.append(paint("dim", f"outcome: {transcript.outcome}"))
     if transcript.differential:
         lines.append(paint("dim", "differential: " + "; ".join(transcript.differential)))
     scores = ", ".join(

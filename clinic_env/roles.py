@@ -7,7 +7,7 @@ equivalent dict from YAML). Each role is chosen independently of the others.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,17 +30,32 @@ from clinic_env.evaluators.llm_judge import LLMJudge
 from clinic_env.language.leak import case_guard, withheld_case
 from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.llm.config import ModelConfig, as_model_config
+from clinic_env.options import RoleSpec, SessionOptions
 from clinic_env.protocol.texts import protocol_texts
 from clinic_env.registry import Registry
 from clinic_env.schema.case import Case
 from clinic_env.schema.persona import Persona
 from clinic_env.seeding import agent_rng
 
-RoleSpec = str | ModelConfig | Mapping[str, Any]
+
+@dataclass(frozen=True, slots=True)
+class AgentFactory:
+    """An agent a face brings for one role (a person at a keyboard, a policy in training),
+    made by the session from that role's view, in which the answer is already withheld.
+
+    ``make`` takes what the role's registered factories take: ``(view, persona, rng)`` for a
+    patient, ``(view, rng)`` for a measurement agent. ``label`` names the role's agent in the
+    transcript.
+    """
+
+    label: str
+    make: Callable[..., Any]
 
 
-def role_label(spec: RoleSpec) -> str:
+def role_label(spec: RoleSpec | AgentFactory) -> str:
     """How a role is named in transcripts: the agent name or the model id."""
+    if isinstance(spec, AgentFactory):
+        return spec.label
     if isinstance(spec, str):
         return spec
     return as_model_config(dict(spec) if isinstance(spec, Mapping) else spec).model
@@ -78,44 +93,62 @@ class RoleContext:
         return ModelRole(role, config, self.client, self.log, seed)
 
     def patient(
-        self, spec: RoleSpec, persona: Persona, biases: Sequence[BiasUse] = ()
+        self, spec: RoleSpec | AgentFactory, persona: Persona, biases: Sequence[BiasUse] = ()
     ) -> PatientAgent:
-        """``biases`` are the patient's: a model gets their texts, a registered patient acts
-        them out (one that cannot is an error, never a silently unbiased run)."""
-        config = model_config_of(spec, PATIENTS)
+        """``biases`` are the patient's: a model gets their texts, a registered or given
+        patient acts them out (one that cannot is an error, never a silently unbiased run)."""
         view = self.views.patient_view()
+        rng = agent_rng(self.seed, self.case.id, "patient")
+        if isinstance(spec, AgentFactory):
+            return _with_biases(spec.make(view, persona, rng), spec.label, biases)
+        config = model_config_of(spec, PATIENTS)
         if config is None:
-            agent = PATIENTS.get(str(spec))(
-                view, persona, agent_rng(self.seed, self.case.id, "patient")
-            )
-            if biases:
-                if not isinstance(agent, TakesBiases):
-                    raise ConfigError(f"patient agent {spec!r} cannot take biases")
-                agent.take_biases(biases)
-            return agent
+            agent = PATIENTS.get(str(spec))(view, persona, rng)
+            return _with_biases(agent, str(spec), biases)
         texts = [use.text for use in biases]
         return LLMPatient(self.model("patient", config), view, persona, texts)
 
-    def measurement(self, spec: RoleSpec, synthesise: bool = False) -> MeasurementAgent:
-        config = model_config_of(spec, MEASUREMENTS)
+    def measurement(
+        self, spec: RoleSpec | AgentFactory, options: SessionOptions | None = None
+    ) -> MeasurementAgent:
+        options = options or SessionOptions()
         view = self.views.measurement_view()
+        rng = agent_rng(self.seed, self.case.id, "measurement")
+        if isinstance(spec, AgentFactory):
+            return spec.make(view, rng)  # type: ignore[no-any-return]
+        config = model_config_of(spec, MEASUREMENTS)
+        unrecorded = options.unrecorded_tests
         if config is None:
-            rng = agent_rng(self.seed, self.case.id, "measurement")
-            return MEASUREMENTS.get(str(spec))(view, rng)
-        return LLMMeasurement(self.model("measurement", config), view, synthesise)
+            return MEASUREMENTS.get(str(spec))(view, rng, unrecorded=unrecorded)
+        model = self.model("measurement", config)
+        return LLMMeasurement(model, view, options.synthesise_results, unrecorded=unrecorded)
 
     def doctor(
-        self, spec: RoleSpec, max_turns: int, show_options: bool, biases: Sequence[str] = ()
+        self,
+        spec: RoleSpec,
+        max_turns: int,
+        show_options: bool,
+        biases: Sequence[BiasUse] = (),
     ) -> DoctorAgent:
-        """``biases`` are doctor bias texts for a model's system prompt; a scripted doctor has
-        no prompt, so it meets only the biases placed in the case it reads."""
+        """``biases`` are the doctor's, of both placements: a scripted doctor that can act them
+        out does; a model gets the instruction-placed ones in its system prompt (the ones
+        placed in the case are in its opening already); a scripted doctor that cannot act
+        out an instruction-placed bias is an error, never a silently unbiased run."""
+        instructed = [use for use in biases if use.bias.placement == "instructions"]
         config = model_config_of(spec, DOCTORS)
         if config is None:
             name = str(spec)
             case = self.case if name in PRIVILEGED_DOCTORS else None
             rng = agent_rng(self.seed, self.case.id, "doctor")
-            return DOCTORS.get(name)(self.views.doctor_view(show_options), rng, case)
-        return LLMDoctor(self.model("doctor", config), max_turns, biases)
+            agent = DOCTORS.get(name)(self.views.doctor_view(show_options), rng, case)
+            if isinstance(agent, TakesBiases):
+                if biases:
+                    agent.take_biases(biases)
+            elif instructed:
+                raise ConfigError(f"doctor agent {spec!r} cannot take biases")
+            return agent
+        texts = [use.text for use in instructed]
+        return LLMDoctor(self.model("doctor", config), max_turns, texts)
 
     def judge(self, spec: RoleSpec | None) -> LLMJudge | None:
         if spec is None:
@@ -123,3 +156,12 @@ class RoleContext:
         return LLMJudge(
             self.model("judge", as_model_config(dict(spec) if isinstance(spec, Mapping) else spec))
         )
+
+
+def _with_biases(agent: PatientAgent, name: str, biases: Sequence[BiasUse]) -> PatientAgent:
+    """The patient, told its biases; one that cannot act them out is an error."""
+    if biases:
+        if not isinstance(agent, TakesBiases):
+            raise ConfigError(f"patient agent {name!r} cannot take biases")
+        agent.take_biases(biases)
+    return agent

@@ -1,23 +1,29 @@
 """Drives one consultation: the protocol, the agents, the leak guard, rewards and scores.
 
-This is the one entry every face calls: the Gym env, the batch runner and the CLI all create
-a :class:`Session` and feed it doctor messages. It is async so one process can hold many
-consultations while model-backed agents wait on servers; offline agents never wait. At the
-end, the fidelity checks label every turn and the episode's validity, and the registered
-evaluators score the transcript.
+This is the one entry every face calls: the Gym env, the batch runner, the trainer adapters,
+the CLI and the web page all create a :class:`Session` with :func:`create_session` and feed it
+doctor messages. It is async so one process can hold many consultations while model-backed
+agents wait on servers; offline agents never wait. The session orchestrates; the protocol
+(:mod:`clinic_env.protocol`) decides turns and endings, the reward ledger
+(:mod:`clinic_env.ledger`) what each turn pays, the turn log (:mod:`clinic_env.turn_log`) what
+was said and what the fidelity checks found, and the evaluators score the finished record.
+No face sets a session's fields: agents are given at creation, and :meth:`Session.abort`
+stops a consultation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from clinic_env.agents.base import (
+    MEASUREMENTS,
+    PATIENTS,
     DoctorAgent,
     DoctorObservation,
     MeasurementAgent,
-    MeasurementResult,
     PatientAgent,
     PatientQuestion,
     is_offline,
@@ -25,31 +31,33 @@ from clinic_env.agents.base import (
 from clinic_env.agents.biasing import BIAS_TARGET_STREAM, BiasPlan, plan_biases
 from clinic_env.agents.model_role import CallLog
 from clinic_env.agents.offline_patient import speaker_label
-from clinic_env.agents.personas import load_persona
-from clinic_env.errors import ProtocolError
-from clinic_env.evaluators.fidelity import (
-    DOCTOR_FAILURE_PREFIX,
-    FidelityChecker,
-    manipulates,
-    validity_of,
-)
-from clinic_env.evaluators.inquiry import INQUIRY_TYPES, InquiryTracker
+from clinic_env.agents.personas import load_bias, load_persona
+from clinic_env.errors import EpisodeStateError
+from clinic_env.evaluators.fidelity import DOCTOR_FAILURE_PREFIX
+from clinic_env.evaluators.inquiry import InquiryTracker
 from clinic_env.evaluators.llm_judge import LLMJudge
-from clinic_env.evaluators.registry import EvaluationContext, evaluate
-from clinic_env.evaluators.rewards import RewardSpec, load_reward_spec
+from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, Evaluator, evaluate
+from clinic_env.evaluators.rewards import load_reward_spec
 from clinic_env.evaluators.scoring import diagnosis_rank, must_not_miss_listed
 from clinic_env.evaluators.suite import create_evaluators, default_evaluators
-from clinic_env.language.leak import case_guard
+from clinic_env.language.leak import case_guard, withheld_case
 from clinic_env.language.matcher import DiagnosisMatcher
-from clinic_env.language.rules import phrase_set, says_any
+from clinic_env.ledger import RewardLedger, TurnFacts
+from clinic_env.llm.client import ModelClient, default_client
+from clinic_env.llm.config import as_model_config
+from clinic_env.llm.preflight import check_model, needs_servers
+from clinic_env.options import RoleSpec, SessionOptions
 from clinic_env.protocol.consultation import Consultation, Limits, Request
-from clinic_env.protocol.texts import ProtocolTexts, protocol_texts
-from clinic_env.roles import RoleContext, RoleSpec, role_label
+from clinic_env.protocol.observations import opening_text, with_closing, with_turn_notice
+from clinic_env.protocol.texts import protocol_texts
+from clinic_env.roles import AgentFactory, RoleContext, model_config_of, role_label
 from clinic_env.schema.action import Action, ActionKind
-from clinic_env.schema.case import Case, CaseImage
+from clinic_env.schema.base import valid_text
+from clinic_env.schema.case import Case, CaseImage, PatientView
 from clinic_env.schema.persona import Persona
-from clinic_env.schema.transcript import Score, Transcript, Turn, Validity
+from clinic_env.schema.transcript import Outcome, Score, Transcript, Turn, Validity
 from clinic_env.seeding import agent_rng
+from clinic_env.turn_log import TurnLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,34 @@ class Answer:
     """Phrases of ``text`` that are not case data (see MeasurementResult.spared)."""
 
 
+class StepInfo(TypedDict, total=False):
+    """The ``info`` of every step, on every path.
+
+    Always: ``turn``, ``turns_left``, ``action`` (the action kind, None for a message that
+    was not understood), ``responder``, ``error`` (why the message was rejected, or why the
+    consultation failed), ``found`` (the patient or room had something for it), ``new_facts``
+    (case facts told for the first time), ``cost_usd`` and ``total_cost_usd`` (test prices),
+    ``reward_breakdown`` (weight x signal per reward part). Once the consultation is over:
+    ``outcome``, ``score`` (name -> value) and ``validity``. When an agent failed (a model
+    server down after its retries): ``failed`` True, with the error in ``error``.
+    """
+
+    turn: int
+    turns_left: int
+    action: str | None
+    responder: str
+    error: str | None
+    found: bool
+    new_facts: int
+    cost_usd: float
+    total_cost_usd: float
+    reward_breakdown: dict[str, float]
+    outcome: Outcome
+    score: dict[str, float | None]
+    validity: Validity | None
+    failed: bool
+
+
 @dataclass(frozen=True, slots=True)
 class StepResult:
     """What one doctor message produced, in the shape Gym's ``step`` returns."""
@@ -73,74 +109,98 @@ class StepResult:
     reward: float
     terminated: bool
     truncated: bool
-    info: dict[str, Any]
+    info: StepInfo
+
+
+@functools.lru_cache(maxsize=256)
+def _offline_evaluators(names: tuple[str, ...]) -> tuple[Evaluator, ...]:
+    """Evaluators without a judge hold no state: built once per name set."""
+    return tuple(create_evaluators(names, None))
 
 
 @dataclass
 class Session:
-    """One consultation between a doctor (outside) and the simulated patient and room."""
+    """One consultation between a doctor (outside) and the simulated patient and room.
+
+    Made by :func:`create_session`; faces read it and call :meth:`step`, :meth:`conclude`
+    and :meth:`abort`, never set its fields.
+    """
 
     case: Case
+    options: SessionOptions
+    persona: Persona
     patient: PatientAgent
     measurement: MeasurementAgent
-    persona: Persona
     dataset: str = "custom"
     seed: int = 0
-    reward_spec: RewardSpec = field(default_factory=lambda: load_reward_spec("default"))
-    limits: Limits = field(default_factory=Limits)
-    agent_names: dict[str, str] = field(default_factory=dict)
-    biases: tuple[str, ...] = ()
+    agent_names: Mapping[str, str] = field(default_factory=dict)
     bias_plan: BiasPlan = field(default_factory=BiasPlan)
-    show_options: bool = False
-    images_at_start: bool = False
     judge: LLMJudge | None = None
-    evaluators: Sequence[str] | None = None
-    """Evaluator names to score with; None means the defaults (see evaluators.suite)."""
     log: CallLog = field(default_factory=CallLog)
     matcher: DiagnosisMatcher = field(default_factory=DiagnosisMatcher.from_content)
+    consultation_id: str | None = None
 
     def __post_init__(self) -> None:
-        self.texts: ProtocolTexts = protocol_texts()
+        options = self.options
+        self.texts = protocol_texts()
+        self.limits = Limits(max_turns=options.max_turns)
         self.consultation = Consultation(self.limits)
         self.guard = case_guard(self.case, self.texts.redacted)
-        self._named_by_doctor: frozenset[str] = frozenset()
-        """Names of the answer the doctor used itself: heard back, never withheld."""
+        self.ledger = RewardLedger(load_reward_spec(options.reward))
+        self.turn_log = TurnLog(self.case, self.persona)
         self.speaker = speaker_label(self.case.patient_view())
-        self.offline = is_offline(self.patient) and is_offline(self.measurement)
-        self.doctor_view = self.case.doctor_view(self.show_options)
-        self.revealed: set[int] = set()
-        self.test_costs: list[float] = []
-        self._turn_fields: list[dict[str, Any]] = []
-        self._turns_built: list[Turn] = []
-        self.total_cost = 0.0
+        self.doctor_view = self.case.doctor_view(options.show_options)
         self.score = Score()
         self.error: str | None = None
         self.validity: Validity | None = None
-        self._episode_parts = 0.0
-        names = self.evaluators
+        self._named_by_doctor: frozenset[str] = frozenset()
+        """Names of the answer the doctor used itself: heard back, never withheld."""
+        self._transcript: Transcript | None = None
+        names = options.evaluators
         if names is None:
             names = default_evaluators(self.judge is not None)
-        self._evaluators = create_evaluators(names, self.judge.model if self.judge else None)
+        self._evaluators = (
+            _offline_evaluators(tuple(names))
+            if self.judge is None
+            else create_evaluators(names, self.judge.model)
+        )
         self.opening = self._opening()
         self.inquiry = InquiryTracker(self.opening)
         self._images_to_show: tuple[CaseImage, ...] = (
-            self.case.images if self.images_at_start else ()
+            self.case.images if options.images_at_start else ()
         )
 
     @property
-    def _options_shown(self) -> bool:
-        return self.doctor_view.options is not None
+    def offline(self) -> bool:
+        """Whether every agent answers without I/O, so sync faces need no event loop."""
+        return is_offline(self.patient) and is_offline(self.measurement)
 
     @property
     def done(self) -> bool:
         return self.consultation.finished
 
     @property
+    def biases(self) -> tuple[str, ...]:
+        return self.options.biases
+
+    @property
     def id(self) -> str:
-        """Unique within a run: the same fields as a grid cell's id."""
+        """Unique within a run: the same fields as a grid cell's id, unless given."""
+        if self.consultation_id is not None:
+            return self.consultation_id
         biases = "+".join(self.biases) or "none"
         doctor = self.agent_names.get("doctor", "doctor")
         return f"{self.dataset}/{self.case.id}/{self.persona.id}/{biases}/{doctor}/{self.seed}"
+
+    @property
+    def patient_view(self) -> PatientView:
+        """What the patient knows, the answer withheld: the notes for a person or a policy
+        playing the patient."""
+        return withheld_case(self.case, self.guard).patient_view()
+
+    @property
+    def _options_shown(self) -> bool:
+        return self.doctor_view.options is not None
 
     def observation_for_doctor(self, text: str) -> DoctorObservation:
         """What a doctor agent gets: the text, the turn budget, and images just shown."""
@@ -149,20 +209,17 @@ class Session:
         return DoctorObservation(text, c.turn_count + 1, c.turns_left, self.doctor_view, images)
 
     def _opening(self) -> str:
-        case = self.case
         notes = self.bias_plan.texts("doctor", placement="case")
-        brief, _ = self.guard.scrub(" ".join((case.doctor_brief, *notes)))
-        statement, _ = self.guard.scrub(case.opening_statement)
-        text = self.texts.opening.format(
-            doctor_brief=brief,
+        brief, _ = self.guard.scrub(" ".join((self.case.doctor_brief, *notes)))
+        statement, _ = self.guard.scrub(self.case.opening_statement)
+        return opening_text(
+            self.texts,
+            brief=brief,
             speaker=self.speaker,
-            opening_statement=statement,
+            statement=statement,
             max_turns=self.limits.max_turns,
+            options=self.doctor_view.options,
         )
-        if self.doctor_view.options:
-            listing = "\n".join(f"{k}. {v}" for k, v in sorted(self.doctor_view.options.items()))
-            text += "\n\n" + self.texts.options.format(options=listing)
-        return text
 
     async def step(self, message: str | Action) -> StepResult:
         """Play one doctor message through the protocol and whoever must answer it.
@@ -172,14 +229,13 @@ class Session:
         error, reward 0, and the transcript records outcome "error"; the Gym face raises it.
         """
         if self.done:
-            raise ProtocolError("the consultation is over; reset before stepping again")
+            raise EpisodeStateError("the consultation is over; reset before stepping again")
         request = self.consultation.submit(message)
         self.log.turn = request.turn
-        kind = request.action.kind if request.action is not None else None
-        inquiry = None
-        if request.responder == "patient" and kind is ActionKind.ASK and request.action:
-            inquiry = self.inquiry.classify(request.action.text)
         self._named_by_doctor |= self.guard.names_in(request.message)
+        kind = request.action.kind if request.action is not None else None
+        asked = request.responder == "patient" and request.action is not None
+        inquiry = self.inquiry.classify(request.action.text) if asked and request.action else None
         try:
             answer = await self._answer(request)
         except Exception as exc:  # noqa: BLE001 - an agent's failure is recorded, not lost
@@ -187,55 +243,38 @@ class Session:
         observation, redacted = self._guarded(request, answer)
         if inquiry is not None:
             self.inquiry.heard(observation)
-        facts, cost = answer.facts, answer.cost_usd
-        new_facts = tuple(i for i in facts if i not in self.revealed)
-        self.revealed.update(new_facts)
-        self.total_cost += cost
-        if kind is ActionKind.ORDER_TEST:
-            self.test_costs.append(cost)
-        elif kind is ActionKind.REQUEST_IMAGES:
+        new_facts = self.ledger.new_facts(answer.facts)
+        if kind is ActionKind.REQUEST_IMAGES:
             self._images_to_show = self.case.images
-        asked = request.responder == "patient"
-        signals = {
-            "new_facts": float(len(new_facts)),
-            "answered": float(asked and bool(facts)),
-            "unanswered": float(asked and not facts),
-            "invalid": float(request.error is not None),
-            "repeated": float(request.repeated),
-            "test_cost_usd": cost if kind is ActionKind.ORDER_TEST else 0.0,
-            "exam": float(kind is ActionKind.EXAMINE),
-            "test": float(kind is ActionKind.ORDER_TEST),
-            "turn": 1.0,
-            "question": float(asked),
-            "inquiry": float(inquiry in INQUIRY_TYPES),
-            "empathy": float(says_any(request.message, phrase_set("empathy"))),
-            "manipulation": float(manipulates(request.message)),
-        }
-        breakdown = self.reward_spec.turn_breakdown(signals)
-        outcome = self.consultation.outcome_of(request)
-        differential = request.action.differential if request.action else ()
-        rank: int | Exception | None = None
-        if outcome is not None:
-            rank = self._rank(differential)
-            breakdown.update(
-                self.reward_spec.end_breakdown(self._end_signals(differential, outcome, rank))
-            )
-            observation = self._closing_text(observation, outcome)
-        else:
-            observation = self._with_turn_notice(observation)
-        reward = self.reward_spec.reduce(
-            breakdown, final=outcome is not None, earlier=self._episode_parts
+        turn = TurnFacts(
+            request.message,
+            kind,
+            asked,
+            len(answer.facts),
+            len(new_facts),
+            request.error is not None,
+            request.repeated,
+            answer.cost_usd,
+            inquiry,
         )
-        self._episode_parts += sum(breakdown.values())
-        self._record(
+        breakdown = self.ledger.turn_parts(turn)
+        outcome = self.consultation.outcome_of(request)
+        if outcome is not None:
+            breakdown.update(self._end_parts(request, outcome))
+            observation = with_closing(self.texts, observation, outcome, self.limits.max_turns)
+        else:
+            left = self.consultation.turns_left - 1
+            observation = with_turn_notice(self.texts, observation, left)
+        reward = self.ledger.pay(breakdown, final=outcome is not None)
+        self.turn_log.record(
             index=request.turn,
-            doctor_message=request.message,
+            doctor_message=valid_text(request.message),
             action=request.action,
             responder=request.responder,
             observation=observation,
             error=request.error,
             facts_revealed=new_facts,
-            cost_usd=cost,
+            cost_usd=answer.cost_usd,
             turnaround_hours=answer.turnaround_hours,
             redacted=redacted,
             reward=reward,
@@ -244,33 +283,12 @@ class Session:
         )
         self.consultation.close(request)
         if outcome is not None:
-            context = EvaluationContext(
-                self.case, self.transcript(), self.persona, self.matcher, self.patient
-            )
-            self.score = await evaluate(context, self._evaluators)
-        info: dict[str, Any] = {
-            "turn": request.turn,
-            "turns_left": self.consultation.turns_left,
-            "action": kind.value if kind is not None else None,
-            "responder": request.responder,
-            "error": request.error,
-            "found": answer.found,
-            "new_facts": len(new_facts),
-            "cost_usd": cost,
-            "total_cost_usd": self.total_cost,
-            "reward_breakdown": dict(breakdown),
-        }
-        if self.done:
-            info["outcome"] = self.consultation.outcome
-            info["score"] = self.score.as_dict()
-            info["validity"] = self.validity
-        return StepResult(
-            observation,
-            reward,
-            self.done and not self.consultation.truncated,
-            self.consultation.truncated,
-            info,
-        )
+            await self._score()
+        info = self._info(request, found=answer.found, new_facts=len(new_facts))
+        info["cost_usd"] = answer.cost_usd
+        info["reward_breakdown"] = dict(breakdown)
+        truncated = self.consultation.truncated
+        return StepResult(observation, reward, self.done and not truncated, truncated, info)
 
     async def _answer(self, request: Request) -> Answer:
         action = request.action
@@ -279,11 +297,11 @@ class Session:
                 PatientQuestion(action.text, request.turn, self.consultation.turns_left)
             )
             text = self.texts.patient_reply.format(speaker=self.speaker, reply=reply.text)
-            return Answer(text, reply.facts, found=bool(reply.facts))
+            return Answer(valid_text(text), reply.facts, found=bool(reply.facts))
         if request.responder == "measurement" and action is not None:
-            result: MeasurementResult = await self.measurement.measure(action)
+            result = await self.measurement.measure(action)
             return Answer(
-                result.text,
+                valid_text(result.text),
                 (),
                 result.cost_usd,
                 result.turnaround_hours,
@@ -309,71 +327,76 @@ class Session:
             text, scrubbed = self.guard.scrub(answer.text, spare_names=self._named_by_doctor)
         return text, scrubbed or self.texts.redacted in text
 
-    def _rank(self, differential: Sequence[str]) -> int | Exception | None:
-        """The diagnosis rank, or the matcher's exception (recorded on the score)."""
+    def _end_parts(self, request: Request, outcome: Outcome) -> dict[str, float]:
+        """The end signals, weighted: the diagnosis's rank, coverage, cost, must-not-miss."""
+        differential = request.action.differential if request.action else ()
+        shown = self._options_shown
         try:
-            return diagnosis_rank(
-                self.case, differential, self.matcher, options_shown=self._options_shown
+            rank = diagnosis_rank(self.case, differential, self.matcher, options_shown=shown)
+            listed = must_not_miss_listed(
+                self.case, differential, self.matcher, options_shown=shown
             )
-        except Exception as exc:  # noqa: BLE001 - recorded on the score, never a silent 0
-            return exc
+        except Exception:  # noqa: BLE001 - the scores record the matcher's failure
+            rank, listed = None, False
+        return self.ledger.end_parts(
+            {
+                "top1": float(rank == 1),
+                "topk": float(rank is not None and rank <= self.ledger.spec.top_k),
+                "diagnosed": float(bool(differential)),
+                "no_diagnosis": float(not differential),
+                "out_of_turns": float(outcome == "out_of_turns"),
+                "ended": float(outcome == "ended"),
+                "coverage": len(self.ledger.revealed) / len(self.case.facts),
+                "total_cost_usd": self.ledger.total_cost_usd,
+                "must_not_miss": float(listed is not False),
+            }
+        )
 
-    def _end_signals(
-        self, differential: Sequence[str], outcome: str, rank: int | Exception | None
-    ) -> dict[str, float]:
-        found = rank if isinstance(rank, int) else None
-        return {
-            "top1": float(found == 1),
-            "topk": float(found is not None and found <= self.reward_spec.top_k),
-            "diagnosed": float(bool(differential)),
-            "no_diagnosis": float(not differential),
-            "out_of_turns": float(outcome == "out_of_turns"),
-            "ended": float(outcome == "ended"),
-            "coverage": len(self.revealed) / len(self.case.facts),
-            "total_cost_usd": self.total_cost,
-            "must_not_miss": float(
-                must_not_miss_listed(
-                    self.case, differential, self.matcher, options_shown=self._options_shown
-                )
-                is not False
-            ),
+    def _info(self, request: Request, *, found: bool, new_facts: int) -> StepInfo:
+        kind = request.action.kind if request.action is not None else None
+        info: StepInfo = {
+            "turn": request.turn,
+            "turns_left": self.consultation.turns_left,
+            "action": kind.value if kind is not None else None,
+            "responder": request.responder,
+            "error": request.error,
+            "found": found,
+            "new_facts": new_facts,
+            "cost_usd": 0.0,
+            "total_cost_usd": self.ledger.total_cost_usd,
+            "reward_breakdown": {},
         }
+        if self.done:
+            info["outcome"] = self.consultation.outcome or "error"
+            info["score"] = self.score.as_dict()
+            info["validity"] = self.validity
+        return info
 
-    def _closing_text(self, observation: str, outcome: str) -> str:
-        if outcome == "diagnosed":
-            closing = self.texts.diagnosis_recorded
-        elif outcome == "ended":
-            closing = self.texts.ended
-        else:
-            closing = self.texts.out_of_turns.format(max_turns=self.limits.max_turns)
-        return f"{observation}\n{closing}" if observation else closing
-
-    def _with_turn_notice(self, observation: str) -> str:
-        left = self.consultation.turns_left - 1
-        if left == 1:
-            return f"{observation}\n{self.texts.last_turn}"
-        return f"{observation}\n{self.texts.turns_left.format(turns_left=left)}"
+    async def _score(self) -> None:
+        """Label the episode's validity and run the evaluators on the finished record."""
+        self.validity = self.turn_log.validity(self.error)
+        context = EvaluationContext(
+            self.case, self.transcript(), self.persona, self.matcher, self.patient
+        )
+        self.score = await evaluate(context, self._evaluators)
+        self._transcript = None
 
     def _fail(self, request: Request, exc: BaseException) -> StepResult:
         """Record an agent's failure on the transcript and end the consultation."""
-        self.error = f"{type(exc).__name__}: {exc}"
-        self._record(
+        error = f"{type(exc).__name__}: {exc}"
+        self.turn_log.record(
             index=request.turn,
-            doctor_message=request.message,
+            doctor_message=valid_text(request.message),
             action=request.action,
             responder=request.responder,
             observation="",
-            error=self.error,
+            error=error,
         )
         self.consultation.close(request)
-        self.consultation.finish("error")
-        info = {
-            "turn": request.turn,
-            "error": self.error,
-            "outcome": "error",
-            "failed": True,
-            "reward_breakdown": {},
-        }
+        self.abort(error)
+        info = self._info(request, found=False, new_facts=0)
+        info["error"] = error
+        info["failed"] = True
         return StepResult("", 0.0, False, True, info)
 
     async def conclude(self) -> StepResult | None:
@@ -388,30 +411,26 @@ class Session:
             return None
         return await self.step(Action(kind=ActionKind.END))
 
-    def _record(self, **turn: Any) -> None:
-        """Keep a turn's fields; the pydantic :class:`Turn` is built when someone reads it."""
-        self._turn_fields.append(turn)
+    def abort(self, reason: str) -> None:
+        """Stop the consultation where it is (an agent or the doctor failed, a person left):
+        recorded with outcome "error" and ``reason``, never scored. Does nothing once over."""
+        if self.done:
+            return
+        self.error = valid_text(reason)
+        self.consultation.finish("error")
+        self.validity = self.turn_log.validity(self.error)
+        self._transcript = None
 
     def turns(self) -> tuple[Turn, ...]:
-        """Every turn so far, validated once each; once the consultation is over, with what
-        the fidelity checks found on each."""
-        built = self._turns_built
-        for fields in self._turn_fields[len(built) :]:
-            built.append(Turn(**fields))
-        if self.done and self.validity is None:
-            checker = FidelityChecker(self.case, self.persona)
-            flags = [checker.turn_flags(turn) for turn in built]
-            built[:] = [
-                t.model_copy(update={"fidelity": f}) if f else t
-                for t, f in zip(built, flags, strict=True)
-            ]
-            self.validity = validity_of(flags, self.error)
-        return tuple(built)
+        """Every turn so far, with what the fidelity checks found on each."""
+        return tuple(self.turn_log.turns)
 
     def transcript(self) -> Transcript:
+        """The record so far; once the consultation is over, built once and kept."""
+        if self._transcript is not None:
+            return self._transcript
         c = self.consultation
-        turns = self.turns()
-        return Transcript(
+        transcript = Transcript.model_construct(
             id=self.id,
             case_id=self.case.id,
             dataset=self.dataset,
@@ -420,70 +439,83 @@ class Session:
             biases=self.biases,
             agents=dict(self.agent_names),
             max_turns=self.limits.max_turns,
-            options_shown=self.doctor_view.options is not None,
+            options_shown=self._options_shown,
             opening_observation=self.opening,
-            turns=turns,
+            turns=tuple(self.turn_log.turns),
             differential=c.differential,
-            outcome=c.outcome or "error",
+            outcome=c.outcome or "ongoing",
             score=self.score,
             model_calls=tuple(self.log.calls),
             error=self.error,
             bias_targets=self.bias_plan.targets,
             validity=self.validity,
         )
+        if self.done:
+            self._transcript = transcript
+        return transcript
 
 
 def create_session(
     case: Case,
+    options: SessionOptions | None = None,
     *,
-    dataset: str = "custom",
-    persona: str | None = None,
-    biases: Sequence[str] = (),
-    patient: RoleSpec = "offline",
-    measurement: RoleSpec = "offline",
-    judge: RoleSpec | None = None,
-    evaluators: Sequence[str] | None = None,
-    reward: str = "default",
-    max_turns: int = 20,
-    show_options: bool = False,
-    images_at_start: bool = False,
-    synthesise_results: bool = False,
     seed: int = 0,
+    dataset: str = "custom",
+    agents: Mapping[str, AgentFactory] | None = None,
     doctor: RoleSpec | None = None,
     context: RoleContext | None = None,
+    consultation_id: str | None = None,
+    **option_fields: Any,
 ) -> Session:
-    """A session whose roles are each a registered agent or a model, seeded per role.
+    """A session whose roles are each a registered agent, a model, or an agent you give.
 
-    ``biases`` are bias ids, each optionally given to one role (``"doctor:recency"``); a bare
-    id goes to every role it applies to. ``evaluators`` names the evaluators to score with
-    (None: the offline ones, plus the judge's when there is one). ``doctor`` only names the
-    doctor in the transcript; create it with :func:`create_doctor`.
+    Args:
+        case: the case to simulate.
+        options: the consultation's :class:`~clinic_env.options.SessionOptions`; any of its
+            fields may also be given by keyword (``persona="anxious"``), replacing them.
+        seed: fixes the bias target, the offline agents' choices and model sampling seeds.
+        dataset: the dataset's name, for the record.
+        agents: ``{"patient": AgentFactory(...)}`` or ``"measurement"``: an agent made from
+            the role's view (the answer already withheld), such as a person at a keyboard or
+            a policy under training, in place of the option's registered agent or model.
+        doctor: only names the doctor in the transcript; create it with
+            :func:`create_doctor`.
+        context: the roles' shared client and call log (a fresh one by default).
+        consultation_id: the record's id (by default made from dataset, case, persona,
+            biases, doctor and seed).
+
+    Example:
+        >>> session = create_session(case, persona="anxious", max_turns=10, seed=3)
+        >>> result = await session.step("When did the pain start?")
     """
-    persona_model = load_persona(persona)
-    plan = plan_biases(case, biases, agent_rng(seed, case.id, BIAS_TARGET_STREAM))
+    options = SessionOptions.of(options, **option_fields)
+    agents = dict(agents or {})
+    unknown = set(agents) - {"patient", "measurement"}
+    if unknown:
+        raise ValueError(f"agents may replace the patient or measurement, not {sorted(unknown)}")
+    persona = load_persona(options.persona)
+    plan = plan_biases(case, options.biases, agent_rng(seed, case.id, BIAS_TARGET_STREAM))
     context = context or RoleContext(case, seed)
-    names = {"patient": role_label(patient), "measurement": role_label(measurement)}
+    patient_spec = agents.get("patient", options.patient)
+    measurement_spec = agents.get("measurement", options.measurement)
+    names = {"patient": role_label(patient_spec), "measurement": role_label(measurement_spec)}
     if doctor is not None:
         names["doctor"] = role_label(doctor)
-    if judge is not None:
-        names["judge"] = role_label(judge)
+    if options.judge is not None:
+        names["judge"] = role_label(options.judge)
     return Session(
         case=case,
-        patient=context.patient(patient, persona_model, plan.for_role("patient")),
-        measurement=context.measurement(measurement, synthesise_results),
-        persona=persona_model,
+        options=options,
+        persona=persona,
+        patient=context.patient(patient_spec, persona, plan.for_role("patient")),
+        measurement=context.measurement(measurement_spec, options),
         dataset=dataset,
         seed=seed,
-        reward_spec=load_reward_spec(reward),
-        limits=Limits(max_turns=max_turns),
         agent_names=names,
-        biases=tuple(biases),
         bias_plan=plan,
-        show_options=show_options,
-        images_at_start=images_at_start,
-        judge=context.judge(judge),
-        evaluators=evaluators,
+        judge=context.judge(options.judge),
         log=context.log,
+        consultation_id=consultation_id,
     )
 
 
@@ -493,8 +525,8 @@ def create_doctor(
     """A doctor for ``session``: a registered one (only privileged ones, the oracle, see the
     whole case) or a model, which gets the session's doctor biases in its instructions."""
     context = context or RoleContext(session.case, session.seed, log=session.log)
-    instructions = session.bias_plan.texts("doctor")
-    return context.doctor(spec, session.limits.max_turns, session.show_options, instructions)
+    uses = tuple(use for use in session.bias_plan.uses if use.role == "doctor")
+    return context.doctor(spec, session.limits.max_turns, session.options.show_options, uses)
 
 
 async def run_consultation(session: Session, doctor: DoctorAgent) -> Transcript:
@@ -504,8 +536,60 @@ async def run_consultation(session: Session, doctor: DoctorAgent) -> Transcript:
         try:
             message = await doctor.act(session.observation_for_doctor(observation))
         except Exception as exc:  # noqa: BLE001 - recorded on the transcript
-            session.error = f"{DOCTOR_FAILURE_PREFIX}: {type(exc).__name__}: {exc}"
-            session.consultation.finish("error")
+            session.abort(f"{DOCTOR_FAILURE_PREFIX}: {type(exc).__name__}: {exc}")
             break
         observation = (await session.step(message)).observation
     return session.transcript()
+
+
+def check_options(
+    options: SessionOptions,
+    *,
+    personas: Sequence[str | None] = (),
+    client: ModelClient | None = None,
+) -> None:
+    """Check every name the options give (personas, biases, reward spec, evaluators, agents)
+    and every model's key and server, so a mistake is one error when a face is built, not a
+    failed consultation later. Servers are not dialled when ``client`` replays a record."""
+    for name in {*personas, options.persona}:
+        load_persona(name)
+    for bias in options.biases:
+        load_bias(bias)
+    load_reward_spec(options.reward)
+    for name in options.evaluators or ():
+        EVALUATORS.get(name)
+    reachable = needs_servers(client or default_client())
+    roles = (
+        ("patient", options.patient, PATIENTS),
+        ("measurement", options.measurement, MEASUREMENTS),
+        ("judge", options.judge, None),
+    )
+    for role, spec, registry in roles:
+        if spec is None:
+            continue
+        config = model_config_of(spec, registry) if registry is not None else as_model_config(spec)
+        if config is not None:
+            check_model(config, role, reachable=reachable)
+
+
+def started(session: Session | None) -> Session:
+    """``session`` if it is running; the one error every face raises before a reset or after
+    the end otherwise."""
+    if session is None:
+        raise EpisodeStateError("the consultation has not started: call reset() first")
+    if session.done:
+        raise EpisodeStateError("the consultation is over: call reset() before stepping again")
+    return session
+
+
+__all__ = [
+    "Session",
+    "SessionOptions",
+    "StepInfo",
+    "StepResult",
+    "check_options",
+    "create_doctor",
+    "create_session",
+    "run_consultation",
+    "started",
+]

@@ -9,6 +9,7 @@ from clinic_env.datasets import load_cases
 from clinic_env.errors import ConfigError
 from clinic_env.language.text import contains_phrase
 from clinic_env.schema import Action, ActionKind
+from clinic_env.roles import AgentFactory
 from clinic_env.session import create_doctor, create_session, run_consultation
 from tests.helpers.adversarial import ADVERSARIAL_QUESTIONS
 from tests.helpers.cases import minimal_case
@@ -108,10 +109,12 @@ class ExplodingPatient:
 
 
 def test_agent_failure_is_recorded_not_raised():
-    session = create_session(minimal_case(), seed=0)
-    session.patient = ExplodingPatient()
+    exploding = AgentFactory("exploding", lambda view, persona, rng: ExplodingPatient())
+    session = create_session(minimal_case(), seed=0, agents={"patient": exploding})
+    assert session.agent_names["patient"] == "exploding"
     result = step(session, "Any pain?")
-    assert result.terminated and result.info["outcome"] == "error"
+    assert result.truncated and not result.terminated and result.info["failed"]
+    assert result.info["outcome"] == "error" and result.info["turns_left"] == 19
     transcript = session.transcript()
     assert transcript.outcome == "error"
     assert "model server unreachable" in transcript.error

@@ -37,8 +37,7 @@ from pydantic import Field
 from clinic_env.bridge import run_sync
 from clinic_env.envs.episode import EpisodeRewards
 from clinic_env.envs.gym_env import ClinicEnv
-from clinic_env.errors import ProtocolError
-from clinic_env.session import Session, StepResult
+from clinic_env.session import StepResult, started
 
 ENV_NAME = "clinic_env"
 
@@ -86,7 +85,7 @@ class ConsultationEnvironment(
         opening, info = self.env.reset(seed=seed, options=options)
         self.rewards = EpisodeRewards()
         self._state = ConsultationState(
-            episode_id=episode_id or self._session.id,
+            episode_id=episode_id or started(self.env.session).id,
             case_id=info["case_id"],
             dataset=info["dataset"],
             persona=info["persona"],
@@ -101,21 +100,12 @@ class ConsultationEnvironment(
     async def step_async(
         self, action: ConsultationAction, timeout_s: float | None = None, **kwargs: Any
     ) -> ConsultationObservation:
-        session = self._session
-        if session.done:
-            raise ProtocolError("the consultation is over; reset before stepping again")
-        result = await session.step(action.message)
+        result = await started(self.env.session).step(action.message)
         return self._observe(result)
 
     @property
     def state(self) -> ConsultationState:
         return self._state
-
-    @property
-    def _session(self) -> Session:
-        if self.env.session is None:
-            raise ProtocolError("step() was called before reset(); reset first")
-        return self.env.session
 
     def _observe(self, result: StepResult) -> ConsultationObservation:
         self.rewards.add(result)

@@ -46,7 +46,10 @@ except ImportError as exc:  # pragma: no cover - depends on the extra
 from clinic_env.datasets import find_case
 from clinic_env.envs.episode import EpisodeRewards
 from clinic_env.evaluators.rewards import END_PREFIX, load_reward_spec
+from clinic_env.options import SessionOptions
 from clinic_env.session import Session, create_session
+
+OPTION_FIELDS = frozenset(SessionOptions.model_fields)
 
 AGENT_NAME = "clinic_env"
 Message = dict[str, Any]
@@ -64,35 +67,23 @@ def episode_row(row: Mapping[str, Any]) -> tuple[str, int, str | None]:
 class ClinicAgentLoop(AgentLoopBase):
     """One consultation per rollout, the model playing the doctor (see the module docstring)."""
 
-    def __init__(
-        self,
-        *args: Any,
-        dataset: str = "starter",
-        reward: str = "default",
-        max_turns: int = 20,
-        patient: str = "offline",
-        measurement: str = "offline",
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *args: Any, dataset: str = "starter", **kwargs: Any) -> None:
+        """``dataset`` and any :class:`~clinic_env.options.SessionOptions` field (reward,
+        max_turns, patient, measurement, ...) come from the agent-loop config; the rest is
+        verl's."""
         kwargs.pop("tools", None)  # verl passes its tool list to every loop; doctors use none
+        fields = {name: kwargs.pop(name) for name in list(kwargs) if name in OPTION_FIELDS}
         super().__init__(*args, **kwargs)
         self.dataset = dataset
-        self.session_options: dict[str, Any] = {
-            "reward": reward,
-            "max_turns": max_turns,
-            "patient": patient,
-            "measurement": measurement,
-        }
-        spec = load_reward_spec(reward)
+        self.options = SessionOptions(**fields)
+        spec = load_reward_spec(self.options.reward)
         self.reward_parts = [*spec.turn, *(f"{END_PREFIX}{name}" for name in spec.end)]
 
     def new_session(self, row: Mapping[str, Any]) -> Session:
         """The row's consultation, seeded as the row says."""
         case_id, seed, persona = episode_row(row)
         case = find_case(self.dataset, case_id)
-        return create_session(
-            case, dataset=self.dataset, persona=persona, seed=seed, **self.session_options
-        )
+        return create_session(case, self.options, dataset=self.dataset, persona=persona, seed=seed)
 
     async def run(self, sampling_params: dict[str, Any], **kwargs: Any) -> AgentLoopOutput:
         """Play the row's consultation: model turns through the server, replies from the session."""

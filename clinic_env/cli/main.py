@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import metadata
 from collections.abc import Sequence
 
+from clinic_env.cli import biases as biases_command
 from clinic_env.cli import cases as cases_command
 from clinic_env.cli import datasets as datasets_command
 from clinic_env.cli import eval as eval_command
@@ -24,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clinic-env", description="Simulated clinical consultations for doctor agents."
     )
+    parser.add_argument(
+        "--version", action="version", version=f"clinic-env {metadata.version('clinic-env')}"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (
         eval_command,
@@ -33,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         cases_command,
         datasets_command,
         personas_command,
+        biases_command,
         judge_command,
         redteam_command,
         serve_command,

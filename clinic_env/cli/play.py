@@ -16,7 +16,7 @@ from clinic_env import agents as _agents  # noqa: F401 - registers the built-in 
 from clinic_env.agents.human import HumanDoctor, HumanPatient, patient_notes
 from clinic_env.cli.options import add_role_options, make_client, resolve_roles
 from clinic_env.datasets import find_case, load_cases
-from clinic_env.roles import RoleContext
+from clinic_env.roles import AgentFactory, RoleContext
 from clinic_env.runner.store import TranscriptWriter
 from clinic_env.session import create_doctor, create_session, run_consultation
 
@@ -42,6 +42,9 @@ def play(args: argparse.Namespace) -> int:
         case = find_case(args.dataset, args.case)
     context = RoleContext(case, args.seed, client=make_client(args))
     human_doctor = args.role == "doctor"
+    agents = {}
+    if not human_doctor:
+        agents["patient"] = AgentFactory("human", lambda view, persona, rng: HumanPatient(view))
     session = create_session(
         case,
         dataset=str(args.dataset),
@@ -53,14 +56,12 @@ def play(args: argparse.Namespace) -> int:
         seed=args.seed,
         doctor="human" if human_doctor else roles.doctor,
         context=context,
+        agents=agents,
     )
     if human_doctor:
         doctor = HumanDoctor()
     else:
-        session.patient = HumanPatient(case.patient_view())
-        session.agent_names["patient"] = "human"
-        session.offline = False
-        print(patient_notes(case.patient_view()), "\n")
+        print(patient_notes(session.patient_view), "\n")
         doctor = create_doctor(roles.doctor, session, context)
     transcript = asyncio.run(run_consultation(session, doctor))
     if transcript.turns:

@@ -26,10 +26,15 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from clinic_env.agents.doctors.ranking import DiseaseProfile, positive_stems, profiles
+from clinic_env.agents.doctors.ranking import (
+    DiseaseProfile,
+    positive_stems,
+    profile_index,
+    profiles,
+)
 from clinic_env.agents.doctors.script import doctor_script
 from clinic_env.envs.gym_env import ClinicEnv
-from clinic_env.language.knowledge import NameResolver, exam_catalog
+from clinic_env.language.knowledge import exam_catalog
 from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS
 from clinic_env.schema.case import Case
 
@@ -55,16 +60,6 @@ def test_menu(size: int = TEST_MENU_SIZE) -> tuple[str, ...]:
     """The tests the knowledge base's diseases name most often (ties in catalogue order)."""
     counts = Counter(test for profile in profiles() for test in profile.test_names)
     return tuple(name for name, _ in counts.most_common(size))
-
-
-@functools.cache
-def _disease_resolver() -> NameResolver:
-    return NameResolver((p.disease.name, p.disease.aliases) for p in profiles())
-
-
-@functools.cache
-def _profile_by_name() -> dict[str, DiseaseProfile]:
-    return {p.disease.name: p for p in profiles()}
 
 
 def candidates_of(case: Case) -> tuple[str, ...]:
@@ -143,9 +138,9 @@ class DiscreteClinicEnv(gym.Env[np.ndarray, np.int64]):
         names = list(candidates_of(self.text_env.session.case))[: self.max_candidates]
         order = self.text_env.np_random.permutation(len(names))
         self.candidates = tuple(names[i] for i in order)
-        resolver, by_name = _disease_resolver(), _profile_by_name()
-        resolved = [resolver.resolve(name) for name in self.candidates]
-        self._profiles = [by_name[name] if name else None for name in resolved]
+        known = profiles()
+        indices = [profile_index(name) for name in self.candidates]
+        self._profiles = [known[i] if i is not None else None for i in indices]
         self._used[:] = 0
         self._history = positive_stems(opening)
         self._results = set()

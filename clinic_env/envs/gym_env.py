@@ -16,23 +16,16 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 
 from clinic_env import agents as _agents  # noqa: F401 - registers the built-in agents
-from clinic_env.agents.base import MEASUREMENTS, PATIENTS
-from clinic_env.agents.personas import load_bias, load_persona
 from clinic_env.bridge import run_sync
 from clinic_env.datasets import load_cases
 from clinic_env.envs.spaces import FreeText
-from clinic_env.errors import AgentError, ConfigError, ProtocolError, UnknownNameError
-from clinic_env.evaluators.registry import EVALUATORS
-from clinic_env.evaluators.rewards import load_reward_spec
-from clinic_env.llm.client import default_client
-from clinic_env.llm.config import as_model_config
-from clinic_env.llm.preflight import check_model, needs_servers
-from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS, Limits
+from clinic_env.errors import AgentError, ConfigError, EpisodeStateError, UnknownNameError
+from clinic_env.options import SessionOptions
 from clinic_env.render import format_transcript
-from clinic_env.roles import RoleSpec, model_config_of
+from clinic_env.roles import AgentFactory
 from clinic_env.schema.case import Case
 from clinic_env.schema.transcript import Transcript
-from clinic_env.session import Session, create_session
+from clinic_env.session import Session, check_options, create_session, started
 
 SEED_RANGE = 2**31 - 1
 
@@ -43,19 +36,17 @@ class ClinicEnv(gym.Env[str, str]):
     Args:
         dataset: a bundled dataset name or a path to case files.
         persona: a persona id, a list of ids to draw from each episode, or None (plain).
-        biases: bias ids applied to the patient.
-        patient, measurement: a registered agent name ("offline") or a model: an id such as
-            "openai/gpt-4o-mini", a ModelConfig, or its dict.
-        judge: optionally a model that also judges the diagnosis (scores judge_top1/3).
-        evaluators: evaluator names to score each episode with (see
-            ``clinic_env.evaluators.suite``); None runs the offline defaults, and a short list
-            such as ``("diagnosis",)`` makes each episode's last step cheaper for RL.
-        reward: a reward spec name from ``evaluators/rewards/``.
-        max_turns: doctor turns per episode; the last one must be a diagnosis.
-        show_options: show MCQ options to the doctor when a case has them.
+        options: the consultation options (:class:`~clinic_env.options.SessionOptions`):
+            biases, the patient, measurement and judge agents or models, evaluators, reward
+            spec, max_turns, show_options, ...; each may also be given by keyword
+            (``biases=["patient:recency"]``, ``max_turns=10``, ``patient="openai/gpt-4o-mini"``).
         cases: restrict episodes to these case ids.
         render_mode: "ansi" (render returns text) or "human" (render prints it).
         seed: seed of the first reset when ``reset`` is given none.
+        agents: ``{"patient": AgentFactory(...)}``: bring your own patient (or measurement)
+            agent, made each episode from the role's view (see ``create_session``).
+
+    Every name is checked, and every model's key and server, when the env is built.
     """
 
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 1}  # noqa: RUF012 - Gym API
@@ -65,17 +56,12 @@ class ClinicEnv(gym.Env[str, str]):
         dataset: str | Path = "starter",
         persona: str | Sequence[str] | None = None,
         *,
-        biases: Sequence[str] = (),
-        patient: RoleSpec = "offline",
-        measurement: RoleSpec = "offline",
-        judge: RoleSpec | None = None,
-        evaluators: Sequence[str] | None = None,
-        reward: str = "default",
-        max_turns: int = DEFAULT_MAX_TURNS,
-        show_options: bool = False,
+        options: SessionOptions | None = None,
         cases: Sequence[str] | None = None,
         render_mode: str | None = None,
         seed: int | None = None,
+        agents: Mapping[str, AgentFactory] | None = None,
+        **option_fields: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ConfigError(
@@ -88,39 +74,13 @@ class ClinicEnv(gym.Env[str, str]):
         )
         if not self.personas:
             raise ConfigError("persona must be a persona id, a non-empty list of ids, or None")
-        for name in self.personas:
-            load_persona(name)
-        for bias in biases:
-            load_bias(bias)
-        configs = {
-            "patient": model_config_of(patient, PATIENTS),
-            "measurement": model_config_of(measurement, MEASUREMENTS),
-            "judge": as_model_config(dict(judge) if isinstance(judge, Mapping) else judge)
-            if judge is not None
-            else None,
-        }
-        reachable = needs_servers(default_client())
-        for role, config in configs.items():
-            if config is not None:
-                check_model(config, role, reachable=reachable)
-        load_reward_spec(reward)
-        for name in evaluators or ():
-            EVALUATORS.get(name)
-        Limits(max_turns=max_turns)
-        self.options = {
-            "biases": tuple(biases),
-            "patient": patient,
-            "measurement": measurement,
-            "judge": judge,
-            "evaluators": evaluators,
-            "reward": reward,
-            "max_turns": max_turns,
-            "show_options": show_options,
-        }
+        self.options = SessionOptions.of(options, **option_fields)
+        check_options(self.options, personas=self.personas)
         self.render_mode = render_mode
         self.observation_space = FreeText()
         self.action_space = FreeText()
         self._first_seed = seed
+        self._agents = dict(agents or {})
         self.session: Session | None = None
 
     def reset(
@@ -136,7 +96,12 @@ class ClinicEnv(gym.Env[str, str]):
         )
         episode_seed = int(self.np_random.integers(SEED_RANGE))
         self.session = create_session(
-            case, dataset=self.dataset, persona=persona, seed=episode_seed, **self.options
+            case,
+            self.options,
+            dataset=self.dataset,
+            persona=persona,
+            seed=episode_seed,
+            agents=self._agents,
         )
         info = {
             "case_id": case.id,
@@ -148,11 +113,7 @@ class ClinicEnv(gym.Env[str, str]):
         return self.session.opening, info
 
     def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
-        session = self.session
-        if session is None:
-            raise ProtocolError("step() was called before reset(); call env.reset() first")
-        if session.done:
-            raise ProtocolError("the episode is over; call env.reset() before stepping again")
+        session = started(self.session)
         result = run_sync(session.step(action), eager=session.offline)
         if result.info.get("failed"):
             raise AgentError(
@@ -161,7 +122,8 @@ class ClinicEnv(gym.Env[str, str]):
             )
         if self.render_mode == "human":
             print(result.observation)
-        return result.observation, result.reward, result.terminated, result.truncated, result.info
+        info = dict(result.info)
+        return result.observation, result.reward, result.terminated, result.truncated, info
 
     def render(self) -> str | None:
         if self.session is None:
@@ -175,7 +137,7 @@ class ClinicEnv(gym.Env[str, str]):
     def transcript(self) -> Transcript:
         """The current episode's full record (ground truth not included)."""
         if self.session is None:
-            raise ProtocolError("transcript() was called before reset()")
+            raise EpisodeStateError("transcript() was called before reset()")
         return self.session.transcript()
 
     def _pick_case(self, case_id: str | None) -> Case:

@@ -32,9 +32,10 @@ from clinic_env.agents.base import MEASUREMENTS, PatientQuestion, PatientReply
 from clinic_env.agents.llm_patient import clean_reply, patient_prompt
 from clinic_env.envs.gym_env import ClinicEnv
 from clinic_env.envs.spaces import FreeText
-from clinic_env.errors import ConfigError, ProtocolError
+from clinic_env.errors import ConfigError, EpisodeStateError, ProtocolError
 from clinic_env.language.facts import build_index, facts_told
-from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS
+from clinic_env.options import SessionOptions
+from clinic_env.roles import AgentFactory
 from clinic_env.schema.case import PatientView
 from clinic_env.session import Session, StepResult
 
@@ -74,8 +75,9 @@ class ConsultationParallelEnv(ParallelEnv[str, Any, str]):
     """``ConsultationParallelEnv("starter")``: a doctor agent and a patient agent.
 
     Args:
-        dataset, persona, biases, measurement, reward, max_turns, show_options, cases:
-            as for :class:`~clinic_env.envs.gym_env.ClinicEnv` (the patient is the agent).
+        dataset, persona, cases: as for :class:`~clinic_env.envs.gym_env.ClinicEnv`.
+        options: the :class:`~clinic_env.options.SessionOptions` (or its fields by keyword);
+            the patient is the policy, and the measurement agent must be an offline one.
         patient_reward: the patient agent's reward for one reply, given the question, the
             reply and the indices of the case facts the reply told for the first time.
         dict_observations: observations as ``{"text": ...}`` (for the AEC form).
@@ -90,31 +92,28 @@ class ConsultationParallelEnv(ParallelEnv[str, Any, str]):
         dataset: str = "starter",
         persona: str | Sequence[str] | None = None,
         *,
-        biases: Sequence[str] = (),
-        measurement: str = "offline",
-        reward: str = "default",
-        max_turns: int = DEFAULT_MAX_TURNS,
-        show_options: bool = False,
+        options: SessionOptions | None = None,
         cases: Sequence[str] | None = None,
         patient_reward: PatientReward = _no_reward,
         dict_observations: bool = False,
         render_mode: str | None = None,
+        **option_fields: Any,
     ) -> None:
+        options = SessionOptions.of(options, **option_fields)
+        measurement = options.measurement
         if not isinstance(measurement, str) or measurement not in MEASUREMENTS:
             raise ConfigError(
                 f"the parallel env needs an offline measurement agent "
                 f"({', '.join(MEASUREMENTS.names())}), not {measurement!r}"
             )
+        policy = AgentFactory("policy", lambda view, persona, rng: PolicyPatient(view))
         self._gym = ClinicEnv(
             dataset,
             persona,
-            biases=biases,
-            measurement=measurement,
-            reward=reward,
-            max_turns=max_turns,
-            show_options=show_options,
+            options=options,
             cases=cases,
             render_mode=render_mode,
+            agents={"patient": policy},
         )
         self.render_mode = render_mode
         self.patient_reward = patient_reward
@@ -136,7 +135,7 @@ class ConsultationParallelEnv(ParallelEnv[str, Any, str]):
     @property
     def session(self) -> Session:
         if self._gym.session is None:
-            raise ProtocolError("the env has not been reset")
+            raise EpisodeStateError("the env has not been reset")
         return self._gym.session
 
     @property
@@ -149,16 +148,14 @@ class ConsultationParallelEnv(ParallelEnv[str, Any, str]):
         self._close_pending()
         opening, info = self._gym.reset(seed=seed, options=options)
         session = self.session
-        view = session.case.patient_view()
-        session.patient = PolicyPatient(view)
         self.agents = list(self.possible_agents)
-        brief = patient_prompt(view, session.persona)
+        brief = patient_prompt(session.patient_view, session.persona)
         observations = {DOCTOR: opening, PATIENT: brief}
         return self._wrap(observations), self._infos({DOCTOR: info, PATIENT: dict(info)})
 
     def step(self, actions: dict[str, Any]) -> tuple[dict[str, Any], ...]:
         if not self.agents:
-            raise ProtocolError("the episode is over; call reset() before stepping again")
+            raise EpisodeStateError("the episode is over; call reset() before stepping again")
         acting = self.acting
         if acting not in actions:
             raise ProtocolError(f"it is the {acting}'s turn, but it has no action")

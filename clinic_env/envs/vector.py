@@ -23,12 +23,14 @@ from clinic_env.envs.registration import ENV_ID, register_envs
 
 def make_vec_env(
     num_envs: int,
-    mode: Literal["sync", "async"] = "sync",
+    vectorization_mode: Literal["sync", "async"] = "sync",
     vector_kwargs: dict[str, Any] | None = None,
     **env_kwargs: Any,
 ) -> gym.vector.VectorEnv:
-    """``num_envs`` consultations; ``env_kwargs`` are ``ClinicEnv``'s (dataset, persona, ...)."""
+    """``num_envs`` consultations; ``env_kwargs`` are ``ClinicEnv``'s (dataset, persona, ...).
+    The keywords are Gymnasium's own (``gymnasium.make_vec``)."""
     register_envs()
+    mode = vectorization_mode
     vector_kwargs = dict(vector_kwargs or {})
     if mode == "async":
         if vector_kwargs.get("shared_memory"):

@@ -20,7 +20,7 @@ class BiasTargetEvaluator:
     target a bias would have favoured on the same case and seed: its baseline rate."""
 
     name = "bias_target"
-    produces = ("bias_target_top1", "bias_target_listed")
+    produces: tuple[str, ...] = ("bias_target_top1", "bias_target_listed")
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
         transcript = context.transcript

@@ -70,7 +70,8 @@ def wilson_interval(
     denominator = 1 + z * z / n
     centre = (share + z * z / (2 * n)) / denominator
     half = z / denominator * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
-    return share, max(0.0, centre - half), min(1.0, centre + half)
+    # Rounding must never put the share outside its own interval (0 of n: low is exactly 0).
+    return share, min(share, max(0.0, centre - half)), max(share, min(1.0, centre + half))
 
 
 def is_binary(values: Iterable[float]) -> bool:

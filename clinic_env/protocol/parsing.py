@@ -27,6 +27,10 @@ _TEST = re.compile(rf"request{_SEP}(?:lab{_SEP}|laboratory{_SEP})?tests?{_COLON}
 _EXAM = re.compile(rf"request{_SEP}(?:physical{_SEP})?exam(?:ination)?{_COLON}", re.I)
 _IMAGES = re.compile(rf"request{_SEP}(?:the{_SEP})?images?\b", re.I)
 _END = re.compile(r"^\W*end(?:[\s_\-]+(?:consultation|the consultation|session))?\W*$", re.I)
+# Messages shaped like a command that is not one ("REQUEST TSET: CBC", "Diagnosis: gout"):
+# answered with a hint, never passed to the patient as a question.
+_COMMAND_LIKE = re.compile(r"^\W*request\b\W*[a-z]*", re.I)
+_DIAGNOSIS_LIKE = re.compile(r"^\W*(?:final\s+|my\s+|working\s+)?diagnos[ie]s\s*[:=\-]", re.I)
 _LIST_MARKER = re.compile(r"^\s*(?:\(?\d{1,2}[.)\]:]|[-*•]|\(?[a-z][.)])\s+", re.I)
 _INLINE_NUMBER = re.compile(r"(?:^|\s)\(?\d{1,2}[.)]\s+")
 _TRIM = " \t\r\n*_`\"'.,;:!?[]"
@@ -110,7 +114,7 @@ def _parse_text(message: str) -> Action | ParseError:
     if stripped.startswith("{"):
         return parse_json_action(stripped)
     lowered = stripped.lower()
-    if "request" not in lowered and "ready" not in lowered and "end" not in lowered:
+    if not any(word in lowered for word in ("request", "ready", "end", "diagnos")):
         return Action(kind=ActionKind.ASK, text=stripped)  # the common case: a plain question
     if match := _DIAGNOSIS.search(stripped):
         differential = split_differential(stripped[match.end() :])
@@ -128,6 +132,13 @@ def _parse_text(message: str) -> Action | ParseError:
         return Action(kind=ActionKind.REQUEST_IMAGES)
     if _END.match(stripped):
         return Action(kind=ActionKind.END)
+    if match := _COMMAND_LIKE.match(stripped):
+        return ParseError(
+            f'"{match.group(0).strip()}" is not a command: use REQUEST TEST: <name>, '
+            "REQUEST EXAM: <system> or REQUEST IMAGES"
+        )
+    if _DIAGNOSIS_LIKE.match(stripped):
+        return ParseError("to give your diagnosis, write DIAGNOSIS READY: <diagnoses>")
     return Action(kind=ActionKind.ASK, text=stripped)
 
 

@@ -10,7 +10,8 @@ from clinic_env.schema.action import Action
 from clinic_env.schema.base import Frozen
 
 Responder = Literal["patient", "measurement", "system"]
-Outcome = Literal["diagnosed", "ended", "out_of_turns", "error"]
+Outcome = Literal["diagnosed", "ended", "out_of_turns", "error", "ongoing"]
+"""How a consultation ended; "ongoing" for the record of one still under way."""
 InquiryType = Literal[
     "chief_complaint", "known_symptoms", "accompanying_symptoms", "history", "other"
 ]

@@ -19,7 +19,8 @@ DOCTOR = (
 
 
 def test_64_consultations_overlap_their_patient_calls():
-    cases = [load_cases("starter")[i % 41] for i in range(64)]
+    starter = load_cases("starter")
+    cases = [starter[i % len(starter)] for i in range(64)]
     replies = ReplyScript(by_role={"patient": ("It started two days ago, with a fever.",)})
     with StubModelServer(StubConfig(latency_s=0.05, slots=128), replies) as server:
         patient = ModelConfig(model="openai/stub", api_base=server.base_url, concurrency=128)

@@ -6,7 +6,13 @@ from gymnasium.utils.env_checker import check_env
 
 import clinic_env
 from clinic_env.envs.gym_env import ClinicEnv
-from clinic_env.errors import AgentError, ConfigError, ProtocolError, UnknownNameError
+from clinic_env.errors import (
+    AgentError,
+    ConfigError,
+    EpisodeStateError,
+    ProtocolError,
+    UnknownNameError,
+)
 from clinic_env.testing.scripted import ScriptedTransport
 
 SCRIPT = (
@@ -77,7 +83,7 @@ def test_render_is_a_readable_transcript():
 
 def test_named_errors():
     env = ClinicEnv("starter")
-    with pytest.raises(ProtocolError, match="before reset"):
+    with pytest.raises(EpisodeStateError, match="not started"):
         env.step("hello")
     with pytest.raises(UnknownNameError, match="persona"):
         ClinicEnv("starter", persona="grumpy-cat")

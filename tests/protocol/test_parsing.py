@@ -106,3 +106,24 @@ def test_non_text_is_an_error():
 
 def test_split_differential_caps_length():
     assert len(split_differential("; ".join(f"d{i}" for i in range(30)))) == 10
+
+
+@pytest.mark.parametrize(
+    ("message", "hint"),
+    [
+        ("REQUEST TSET: CBC", '"REQUEST TSET" is not a command'),
+        ("request xray: chest", '"request xray" is not a command'),
+        ("Diagnosis: gout", "DIAGNOSIS READY"),
+        ("Final diagnosis: pulmonary embolism", "DIAGNOSIS READY"),
+    ],
+)
+def test_a_mistyped_command_gets_a_hint_not_a_question_to_the_patient(message, hint):
+    parsed = parse_action(message)
+    assert isinstance(parsed, ParseError) and hint in parsed.message
+
+
+@pytest.mark.parametrize(
+    "message", ["Do you have any requests?", "What was the diagnosis last time?", "The end?"]
+)
+def test_questions_that_mention_command_words_stay_questions(message):
+    assert parse_action(message).kind is ActionKind.ASK

@@ -7,6 +7,7 @@ from clinic_env.cli.main import main
 from clinic_env.datasets import load_cases
 from clinic_env.testing.exploits import answer_space, reply_shape
 from clinic_env.testing.redteam import CHANCE, format_results, run_redteam_sync
+from tests.helpers.datasets import FORMAT_FIXTURES
 
 MAX_SINGLED_OUT = 0.05
 """The acceptance bound: a blind sweep may name the answer first on at most 5% of cases."""
@@ -73,3 +74,30 @@ def test_the_command_prints_the_table_and_exits_by_its_verdict(tmp_path, capsys)
     assert "| exploit | n | top-1 |" in printed and out.read_text().startswith("| exploit")
     assert code in (0, 1)
     assert ("Every exploit is at chance" in printed) == (code == 0)
+
+
+@pytest.fixture(scope="module")
+def fixture_cases():
+    """Cases of every public format (fixture files written for the project), pooled."""
+    files = {path for paths in FORMAT_FIXTURES.values() for path in paths}
+    return [case for path in sorted(files) for case in load_cases(path)]
+
+
+def test_no_exploit_beats_chance_on_cases_of_every_public_format(fixture_cases):
+    results = {r.name: r for r in run_redteam_sync(fixture_cases, "fixtures")}
+    chance = results[CHANCE]
+    beaten = [r.name for r in results.values() if not r.baseline and r.beats(chance)]
+    assert not beaten, format_results(list(results.values()))
+    for name in ("bare letter A", "one-letter word"):
+        assert results[name].top1[0] == 0.0, name
+
+
+def test_with_options_shown_a_letter_guess_is_only_chance(fixture_cases):
+    mcq = [case for case in fixture_cases if case.options and case.ground_truth.answer_option]
+    assert len(mcq) >= 5
+    only = ["bare letter A", "one-letter word", "every name listed", CHANCE]
+    results = {r.name: r for r in run_redteam_sync(mcq, "fixtures", show_options=True, only=only)}
+    # "A" names option A: right exactly when A is the answer, as chance would have it.
+    right_a = sum(case.ground_truth.answer_option == "A" for case in mcq) / len(mcq)
+    assert results["bare letter A"].top1[0] == pytest.approx(right_a)
+    assert results["one-letter word"].top1[0] == 0.0

@@ -9,6 +9,16 @@ from clinic_env.content import content_path, load_yaml_model
 from clinic_env.schema.base import Frozen
 
 Inquiry = Literal["chief_complaint", "specification", "accompanying", "history"]
+BiasModel = Literal[
+    "confirmation",
+    "recency",
+    "frequency",
+    "false_consensus",
+    "status_quo",
+    "anchoring",
+    "curtailed_history",
+]
+"""How a scripted doctor acts out a bias (see :mod:`.leanings`)."""
 
 
 class ScriptedQuestion(Frozen):
@@ -21,6 +31,8 @@ class DoctorScript(Frozen):
     extra_questions: tuple[str, ...]
     specialty_exams: dict[str, tuple[str, ...]]
     default_exams: tuple[str, ...]
+    biases: dict[str, BiasModel]
+    """Doctor bias id -> the behaviour model the scripted doctors act it out with."""
 
 
 @functools.cache

@@ -1,0 +1,1 @@
+"""The ``clinic-env`` console script: one module per command (see ``main``)."""
