@@ -39,6 +39,8 @@ class SessionOptions(Frozen):
             marked as synthesised.
         unrecorded_tests: what the offline room says of a known test the record does not hold:
             "unavailable" (one uniform reply) or "normal" (AgentClinic's convention).
+        interface: how the doctor acts: "text" (typed commands, explained in the opening) or
+            "tools" (a trainer's tool calls: the opening and last-turn notice say so instead).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -55,6 +57,7 @@ class SessionOptions(Frozen):
     images_at_start: bool = False
     synthesise_results: bool = False
     unrecorded_tests: Literal["unavailable", "normal"] = "unavailable"
+    interface: Literal["text", "tools"] = "text"
 
     @field_validator("patient", "measurement", "judge", mode="before")
     @classmethod

@@ -219,6 +219,7 @@ class Session:
             statement=statement,
             max_turns=self.limits.max_turns,
             options=self.doctor_view.options,
+            tools=self.options.interface == "tools",
         )
 
     async def step(self, message: str | Action) -> StepResult:
@@ -264,7 +265,8 @@ class Session:
             observation = with_closing(self.texts, observation, outcome, self.limits.max_turns)
         else:
             left = self.consultation.turns_left - 1
-            observation = with_turn_notice(self.texts, observation, left)
+            tools = self.options.interface == "tools"
+            observation = with_turn_notice(self.texts, observation, left, tools)
         reward = self.ledger.pay(breakdown, final=outcome is not None)
         self.turn_log.record(
             index=request.turn,

@@ -1,7 +1,8 @@
 """TRL: an environment class for ``GRPOTrainer(environment_factory=ConsultationToolEnv)``.
 
 TRL makes instances with the factory, pools and reuses them, calls ``reset(**row)`` with a
-dataset row before each rollout (the returned text is appended to the prompt), exposes the
+dataset row before each rollout (TRL glues the returned text to the end of the prompt's last
+message, so ``reset`` starts it with a blank line when the row has a prompt), exposes the
 public methods as tools (their type hints and Google-style docstrings become the schema),
 and calls ``get_reward()`` once the rollout ends. So ``reset`` starts a new consultation
 and clears everything the previous one left.
@@ -15,7 +16,9 @@ yourself and subclass without ``get_reward``).
 
     trainer = GRPOTrainer(model, train_dataset=rows, environment_factory=ConsultationToolEnv)
 
-A row may hold ``case_id``, ``seed`` and ``persona``; other columns (``prompt``) are ignored.
+A row may hold ``case_id``, ``seed`` and ``persona``; other columns are ignored, and
+``prompt`` only decides the separator. :func:`tiny_model` builds a random model and tokenizer in
+memory, for a GRPO step with no download (``examples/trl_grpo.py --tiny``).
 """
 
 from __future__ import annotations
@@ -31,19 +34,19 @@ except ImportError as exc:  # pragma: no cover - depends on the extra
 from clinic_env.bridge import run_sync
 from clinic_env.envs.episode import EpisodeRewards
 from clinic_env.envs.gym_env import ClinicEnv
-from clinic_env.errors import ProtocolError
 from clinic_env.schema.action import Action, ActionKind
-from clinic_env.session import Session
+from clinic_env.session import started
 
 ENV_OPTIONS: dict[str, Any] = {"dataset": "starter"}
-"""The :class:`ClinicEnv` options every ``ConsultationToolEnv()`` uses unless given others."""
+"""The :class:`ClinicEnv` options every ``ConsultationToolEnv()`` uses unless given others;
+the doctor always acts through tools here, so the texts it reads say so."""
 
 
 class ConsultationToolEnv:
     """One consultation at a time, driven through tools (see the module docstring)."""
 
     def __init__(self, **clinic_env_options: Any) -> None:
-        self._env = ClinicEnv(**(clinic_env_options or ENV_OPTIONS))
+        self._env = ClinicEnv(**{**(clinic_env_options or ENV_OPTIONS), "interface": "tools"})
         self._rewards = EpisodeRewards()
 
     def reset(self, **row: Any) -> str:
@@ -51,7 +54,7 @@ class ConsultationToolEnv:
         seed = row.get("seed")
         opening, _ = self._env.reset(seed=None if seed is None else int(seed), options=options)
         self._rewards = EpisodeRewards()
-        return opening
+        return f"\n\n{opening}" if row.get("prompt") else opening
 
     def ask(self, question: str) -> str:
         """Ask the patient one question, in plain words.
@@ -113,18 +116,10 @@ class ConsultationToolEnv:
         return self._rewards
 
     def _play(self, action: Action) -> str:
-        session = self._session
-        if session.done:
-            raise ProtocolError("the consultation is over: the diagnosis has been given")
+        session = started(self._env.session)
         result = run_sync(session.step(action), eager=session.offline)
         self._rewards.add(result)
         return result.observation
-
-    @property
-    def _session(self) -> Session:
-        if self._env.session is None:
-            raise ProtocolError("reset() has not been called")
-        return self._env.session
 
 
 RewardFunc = Callable[..., list[float]]

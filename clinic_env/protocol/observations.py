@@ -20,9 +20,12 @@ def opening_text(
     statement: str,
     max_turns: int,
     options: Mapping[str, str] | None,
+    tools: bool = False,
 ) -> str:
-    """The brief, the patient's first words, the commands, and the options when shown."""
-    text = texts.opening.format(
+    """The brief, the patient's first words, the commands (or, for a doctor acting through
+    tools, how to use them), and the options when shown."""
+    template = texts.opening_tools if tools else texts.opening
+    text = template.format(
         doctor_brief=brief, speaker=speaker, opening_statement=statement, max_turns=max_turns
     )
     if options:
@@ -31,10 +34,12 @@ def opening_text(
     return text
 
 
-def with_turn_notice(texts: ProtocolTexts, observation: str, turns_left: int) -> str:
+def with_turn_notice(
+    texts: ProtocolTexts, observation: str, turns_left: int, tools: bool = False
+) -> str:
     """The answer and how many turns remain after it (the last one must be a diagnosis)."""
     if turns_left == 1:
-        return f"{observation}\n{texts.last_turn}"
+        return f"{observation}\n{texts.last_turn_tools if tools else texts.last_turn}"
     return f"{observation}\n{texts.turns_left.format(turns_left=turns_left)}"
 
 

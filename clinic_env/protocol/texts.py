@@ -12,6 +12,7 @@ class ProtocolTexts(Frozen):
     """One template per kind of observation; placeholders use ``str.format`` names."""
 
     opening: str
+    opening_tools: str
     options: str
     patient_reply: str
     exam_result: str
@@ -35,6 +36,7 @@ class ProtocolTexts(Frozen):
     invalid: str
     turns_left: str
     last_turn: str
+    last_turn_tools: str
     redacted: str
 
 

@@ -24,7 +24,7 @@ from verl.workers.rollout.replica import TokenOutput
 from clinic_env.adapters.verl import AGENT_NAME, ClinicAgentLoop
 from clinic_env.datasets import load_cases
 from clinic_env.session import create_session
-from tests.helpers.tokenizer import byte_tokenizer
+from clinic_env.testing.tiny_lm import byte_tokenizer
 
 CHATML = (
     "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + "
@@ -118,7 +118,9 @@ def test_rollout_plays_to_a_diagnosis_with_environment_tokens_masked():
 
 
 def test_response_length_cuts_the_rollout_before_the_diagnosis():
+    """A rollout cut short is concluded as END would be: no free exit from the penalty."""
     output, server = asyncio.run(play(DOCTOR, 64))
     assert len(server.prompts) == 1 and len(output.response_ids) <= 64
-    assert output.extra_fields[AGENT_NAME]["outcome"] is None
-    assert output.extra_fields["reward_extra_info"]["finished"] == 0.0
+    assert output.extra_fields[AGENT_NAME]["outcome"] == "ended"
+    extra = output.extra_fields["reward_extra_info"]
+    assert extra["reward/end.no_diagnosis"] < 0 and output.reward_score < 0
