@@ -3,94 +3,172 @@
 Case data is audited so that it does not name the diagnosis, and offline agents only speak
 case data; but imported datasets sometimes name it in a test result, and model-backed agents
 can say anything. Every text bound for the doctor passes through :class:`LeakGuard`, which
-replaces mentions of the diagnosis or its aliases (matched after folding case, accents and
-possessives) and reports that it did.
+replaces mentions of the diagnosis and reports that it did.
+
+A mention is (word lists in ``evaluators/rules/leak_guard.yaml``, no list per case):
+
+- any name whole: the diagnosis (the first name), its aliases and what the synonym table
+  calls the same disease, in any case, with or without accents, possessives, hyphens,
+  British or American spelling, a plural or another form of its last word;
+- the diagnosis's distinctive variants: each tail of its head phrase that holds a word not
+  on the ``generic`` list ("spontaneous pneumothorax", "pneumothorax"; "Guillain-Barré";
+  "ectopic", never "pregnancy"), the noun before a Latin adjective ("myasthenia"), other
+  forms of the head ("infarct", "emboli", "myasthenic") and eponyms ("Hashimoto",
+  "Graves", "Addisonian"). Aliases are matched whole only: their own heads name causes and
+  findings ("saccular aneurysm") that the record must keep. A different disease sharing the
+  head ("tension pneumothorax" when the answer is primary spontaneous pneumothorax) names
+  the answer's word and is withheld too;
+- short forms: all-capital aliases of 2-5 letters and initialisms of 3-5 letters derived
+  from the names, case-sensitive, also dotted ("G.B.S.") or, from three letters, spaced.
+
+It is not a mention where the words mean something else: a unit or dose ("60 MG"), a listed
+other sense ("PE teacher"), a test or vaccine named after the disease ("Rubella IgM"), a
+person or place ("Dr Wilson", "Stevens Road"), an ordinary word in capitals ("NOT AT ALL"),
+or an everyday word that is also an eponym when not capitalised ("still").
 
 The guard works on text the simulator made from case data, never on words the doctor wrote.
 A reply that echoes the doctor's request ("REQUEST TEST: <name>") or a model that repeats the
 doctor's question must treat the true name exactly like any other, or the guard becomes an
 answer oracle: a policy names every candidate and picks the one that comes back withheld. So
 :meth:`LeakGuard.scrub` leaves alone the regions a caller marks as not case data (``spare``)
-and the names the doctor itself used (``spare_names``, from :meth:`LeakGuard.names_in`).
+and the names and variants the doctor itself used (``spare_names``, from
+:meth:`LeakGuard.names_in`, which finds every variant ``scrub`` would withhold, in any
+case and context, so that no echo is withheld for the truth alone).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Iterable
 
-from clinic_env.language.text import fold
+from clinic_env.language.leak_variants import Variant, guard_rules, prepared_text, variants_of
 from clinic_env.schema.case import Case
 
-
-class _CharFolding(dict[int, str]):
-    """A ``str.translate`` table folding one character to one character (so positions in the
-    folded text match the original): lower-case, accents dropped, anything else a space.
-    Entries are computed on first sight of a character and kept."""
-
-    def __missing__(self, code: int) -> str:
-        decomposed = unicodedata.normalize("NFKD", chr(code))
-        base = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-        folded = base[0] if base[:1].isalnum() and base[0].isascii() else " "
-        self[code] = folded
-        return folded
-
-
-_FOLDING = _CharFolding()
-
-
-def _pattern(name: str) -> str | None:
-    tokens = fold(name).split()
-    if not tokens:
-        return None
-    possessive = r"(?:\s*s)?"
-    return (possessive + r"\s+").join(map(re.escape, tokens)) + possessive
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]|\n)[\s\"'(\[]*$")
+_CAPITALS_BEFORE = re.compile(r"[A-Z]{2,}[^A-Za-z]*$")
+_CAPITALS_AFTER = re.compile(r"[^A-Za-z]*[A-Z]{2,}(?![a-z])")
+_BOUNDED = r"(?<![A-Za-z0-9])(?:{})(?![A-Za-z0-9])"
 
 
 class LeakGuard:
-    """Finds and withholds the names of one case's diagnosis in outgoing text."""
+    """Finds and withholds the names of one case's diagnosis in outgoing text.
+
+    Args:
+        names: the diagnosis first, then its aliases.
+        replacement: what a mention is replaced with.
+    """
 
     def __init__(self, names: Iterable[str], replacement: str) -> None:
-        names = tuple(names)
-        patterns = sorted(filter(None, map(_pattern, names)), key=len, reverse=True)
+        names = tuple(name for name in names if name.strip())
         self.replacement = replacement
-        self._each = tuple(
-            (fold(name), re.compile(rf"(?<![a-z0-9])(?:{pattern})(?![a-z0-9])"))
-            for name in names
-            if (pattern := _pattern(name))
+        self._variants = variants_of(names) if names else []
+        self._groups = {f"v{i}": variant for i, variant in enumerate(self._variants)}
+        self._compiled: dict[int, re.Pattern[str]] = {}
+        # Names are matched in lower-case text, short forms as written: two patterns, each
+        # one alternation (longest first), compiled once per case.
+        self._patterns: list[tuple[re.Pattern[str], bool]] = []
+        for short in (False, True):
+            alternatives = [
+                f"(?P<{group}>{v.pattern})"
+                for group, v in self._groups.items()
+                if (v.kind == "short") == short
+            ]
+            if alternatives:
+                self._patterns.append((re.compile(_BOUNDED.format("|".join(alternatives))), short))
+        # Any mention holds one of a few short strings: a cheap test that lets almost every
+        # clean ASCII text through without a regular expression.
+        self._prefixes = tuple({p for v in self._variants if v.kind != "short" for p in v.prefixes})
+        self._short_prefixes = tuple(
+            {p for v in self._variants if v.kind == "short" for p in v.prefixes}
         )
-        self._regex = (
-            re.compile(r"(?<![a-z0-9])(?:" + "|".join(patterns) + r")(?![a-z0-9])")
-            if patterns
-            else None
-        )
-        # Any mention holds the first few letters of some name's first word: a cheap test that
-        # lets almost every clean ASCII text through without folding it.
-        self._prefixes = tuple({fold(name).split()[0][:4] for name in names if fold(name)})
+
+    def _alone(self, index: int) -> re.Pattern[str]:
+        """One variant alone, in any case (compiled when first needed): for what the doctor
+        wrote and the mentions it spares."""
+        if index not in self._compiled:
+            pattern = _BOUNDED.format(self._variants[index].pattern)
+            self._compiled[index] = re.compile(pattern, re.IGNORECASE)
+        return self._compiled[index]
 
     def names_in(self, text: str) -> frozenset[str]:
-        """The (folded) names of the diagnosis that ``text`` mentions: what the doctor said
-        itself, and may therefore hear back unwithheld."""
-        if not self._may_mention(text):
+        """The keys of every name and variant ``text`` holds, in any case and context, a
+        variant inside a longer mention too ("infarction" in "myocardial infarction"): what
+        the doctor said itself, and may therefore hear back unwithheld. Finding more than
+        :meth:`scrub` withholds is safe; finding less would withhold an echo for the truth
+        alone."""
+        if not self._variants or not text:
             return frozenset()
-        folded = text.translate(_FOLDING)
-        return frozenset(name for name, regex in self._each if regex.search(folded))
+        lowered = prepared_text(text).lower()
+        return frozenset(
+            variant.key
+            for i, variant in enumerate(self._variants)
+            if any(p.lower() in lowered for p in variant.prefixes)
+            and self._alone(i).search(lowered)
+        )
 
     def _is_spared_name(self, mention: str, spare_names: frozenset[str]) -> bool:
-        """Whether the whole mention is one of the names the doctor used itself."""
+        """Whether the whole mention is one of the names or variants the doctor used."""
         return any(
-            name in spare_names and regex.fullmatch(mention) for name, regex in self._each
+            variant.key in spare_names and self._alone(i).fullmatch(mention)
+            for i, variant in enumerate(self._variants)
         )
 
     def _may_mention(self, text: str) -> bool:
-        if self._regex is None or not text:
+        if not self._patterns or not text:
             return False
-        if text.isascii():
-            lowered = text.lower()
-            return any(prefix in lowered for prefix in self._prefixes)
-        return True
+        if not text.isascii() or any(prefix in text for prefix in self._short_prefixes):
+            return True
+        lowered = text.lower()
+        return any(prefix in lowered for prefix in self._prefixes)
+
+    def _mentions(self, prepared: str) -> list[tuple[int, int, str]]:
+        """(start, end, key) of every mention, in order, none inside another."""
+        found = []
+        lowered = prepared.lower()
+        for pattern, short in self._patterns:
+            for match in pattern.finditer(prepared if short else lowered):
+                variant = self._groups[match.lastgroup or ""]
+                if not self._innocent(prepared, match, variant):
+                    found.append((match.start(), match.end(), variant.key))
+        found.sort(key=lambda span: (span[0], -span[1]))
+        mentions: list[tuple[int, int, str]] = []
+        for span in found:
+            if not mentions or span[0] >= mentions[-1][1]:
+                mentions.append(span)
+        return mentions
+
+    def _innocent(self, prepared: str, match: re.Match[str], variant: Variant) -> bool:
+        """Whether a match means something else: a unit or dose, an ordinary word in
+        capitals, a person or place, an everyday word, a test's name, another sense."""
+        rules = guard_rules()
+        start, end = match.span()
+        before, after = prepared[max(0, start - 40) : start], prepared[end : end + 40]
+        if variant.kind == "short":
+            key = variant.key
+            unit = key in rules.unit_symbols or key.removesuffix("s") in rules.unit_symbols
+            slash = before.endswith("/") or after.lstrip().startswith("/")
+            if unit and (slash or rules.number.search(before)):
+                return True
+            if rules.dose_unit.search(before):
+                return True
+            if key in rules.ordinary and (
+                _CAPITALS_BEFORE.search(before) or _CAPITALS_AFTER.match(after)
+            ):
+                return True
+        elif variant.kind != "name" and (
+            rules.title_before.search(before) or rules.place_after.match(after)
+        ):
+            return True
+        if variant.kind == "capitalised":
+            possessive = match.group().endswith(("'", "'s", " s"))
+            if not prepared[start].isupper():
+                return True
+            if not possessive and _SENTENCE_START.search(prepared[:start]):
+                return True
+        if rules.test_after.match(after):
+            return True
+        return any(low <= start and end <= high for low, high in _spans(rules.senses, prepared))
 
     def scrub(
         self, text: str, spare: Iterable[str] = (), spare_names: frozenset[str] = frozenset()
@@ -101,41 +179,45 @@ class LeakGuard:
             text: the outgoing text.
             spare: phrases of ``text`` that are not case data (the doctor's request echoed, a
                 catalogue name); a mention inside one of them is left as it is.
-            spare_names: names (from :meth:`names_in`) the doctor used itself; a mention of
-                one of them is left as it is.
+            spare_names: names and variants (from :meth:`names_in`) the doctor used itself;
+                a mention that is wholly one of them is left as it is.
         """
         if not self._may_mention(text):
             return text, False
-        assert self._regex is not None
-        folded = text.translate(_FOLDING)
-        spans = [match.span() for match in self._regex.finditer(folded)]
-        if spans and (spare or spare_names):
-            regions = _regions(folded, spare)
+        prepared = prepared_text(text)
+        spans = self._mentions(prepared)
+        if spans and spare:
+            regions = _regions(prepared, spare)
+            spans = [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in regions)]
+        if spans and spare_names:
             spans = [
-                (start, end)
-                for start, end in spans
-                if not any(low <= start and end <= high for low, high in regions)
-                and not self._is_spared_name(folded[start:end], spare_names)
+                (start, end, key)
+                for start, end, key in spans
+                if key not in spare_names
+                and not self._is_spared_name(prepared[start:end], spare_names)
             ]
         if not spans:
             return text, False
         pieces, last = [], 0
-        for start, end in spans:
-            pieces.append(text[last:start])
-            pieces.append(self.replacement)
+        for start, end, _ in spans:
+            pieces += [text[last:start], self.replacement]
             last = end
         pieces.append(text[last:])
         return "".join(pieces), True
 
 
-def _regions(folded: str, phrases: Iterable[str]) -> list[tuple[int, int]]:
-    """Where each phrase occurs in ``folded`` text (folded the same way, any spacing)."""
+def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    return [match.span() for match in pattern.finditer(text)]
+
+
+def _regions(prepared: str, phrases: Iterable[str]) -> list[tuple[int, int]]:
+    """Where each phrase occurs in ``prepared`` text (any case, spacing and punctuation)."""
     regions = []
     for phrase in phrases:
-        words = phrase.translate(_FOLDING).split()
+        words = re.findall(r"[A-Za-z0-9]+", prepared_text(phrase))
         if words:
-            pattern = r"\s+".join(map(re.escape, words))
-            regions += [match.span() for match in re.finditer(pattern, folded)]
+            pattern = r"[^A-Za-z0-9]+".join(map(re.escape, words))
+            regions += _spans(re.compile(pattern, re.IGNORECASE), prepared)
     return regions
 
 

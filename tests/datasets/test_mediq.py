@@ -30,7 +30,7 @@ def test_records_cases_and_defects(loaded):
         "count_mismatch": 1,
         "duplicate_case": 2,
         "missing_field": 2,
-        "leak": 1,
+        "leak": 2,  # "his father died of a heart attack": a synonym of the answer (MI)
     }
     (empty,) = [d for d in loaded.defects if d.kind == "empty_case"]
     assert (empty.case_id, empty.line, empty.skipped) == ("mediq-13", 4, True)

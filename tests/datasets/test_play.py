@@ -91,7 +91,7 @@ def test_every_leak_the_audit_lists_is_withheld_and_flagged():
             assert "[withheld]" in result.observation, (case.id, result.observation)
             assert session.transcript().turns[-1].redacted
             flagged += 1
-    assert flagged == 4
+    assert flagged == 3  # "Rubella IgM" names a test, not the diagnosis
     for _, case in loaded_cases(redact_leaks=True):
         assert find_leaks(case) == [], case.id
 

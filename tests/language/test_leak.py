@@ -1,11 +1,110 @@
-import pytest
+"""The leak guard: names, variants and short forms withheld; units, other senses and the
+doctor's own words left alone; measured on a labelled set of sentences."""
 
-from clinic_env.language.leak import LeakGuard
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from clinic_env.content import content_path, load_yaml_model
+from clinic_env.errors import ContentError
+from clinic_env.language.leak import LeakGuard, case_guard, leak_guard, withheld_case
+from clinic_env.language.leak_variants import GUARD_WORDS, GuardWords
+from tests.helpers.cases import minimal_case
+
+SENTENCES = Path(__file__).parent / "fixtures" / "guard_sentences.yaml"
+REPLACEMENT = "[withheld]"
+_MARK = re.compile(r"\[\[(.+?)\]\]")
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """One sentence of the labelled set: the names it is checked against, the text as the
+    guard receives it, the text it must return, and what the doctor wrote before."""
+
+    names: tuple[str, ...]
+    kind: str
+    text: str
+    expected: str
+    doctor: str | None
+
+    @property
+    def leak(self) -> bool:
+        return self.text != self.expected
+
+
+def labelled_set(path: Path = SENTENCES) -> list[Labelled]:
+    """The labelled sentences; ``[[...]]`` in a sentence marks a mention to withhold."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [
+        Labelled(
+            tuple(group["names"]),
+            item["kind"],
+            _MARK.sub(r"\1", item["text"]),
+            _MARK.sub(REPLACEMENT, item["text"]),
+            item.get("doctor"),
+        )
+        for group in data["groups"]
+        for item in group["sentences"]
+    ]
+
+
+def guarded(item: Labelled) -> str:
+    """What the doctor would be shown: the sentence through the case's guard, sparing the
+    names the doctor used itself (as the session does for patient replies)."""
+    guard = leak_guard(item.names, REPLACEMENT)
+    spare = guard.names_in(item.doctor) if item.doctor else frozenset()
+    return guard.scrub(item.text, spare_names=spare)[0]
+
+
+@dataclass(frozen=True)
+class Figures:
+    leaks: int
+    caught: int
+    innocent: int
+    untouched: int
+    misses: tuple[tuple[Labelled, str], ...]
+
+    @property
+    def caught_rate(self) -> float:
+        return self.caught / self.leaks
+
+    @property
+    def untouched_rate(self) -> float:
+        return self.untouched / self.innocent
+
+
+def measure(items: list[Labelled]) -> Figures:
+    """Leaks caught (the exact expected text came back) and innocent text left untouched."""
+    misses = []
+    for item in items:
+        got = guarded(item)
+        if got != item.expected:
+            misses.append((item, got))
+    missed = Counter(item.leak for item, _ in misses)
+    leaks = sum(item.leak for item in items)
+    innocent = len(items) - leaks
+    return Figures(leaks, leaks - missed[True], innocent, innocent - missed[False], tuple(misses))
+
+
+def test_labelled_set_meets_the_targets():
+    items = labelled_set()
+    assert len(items) >= 300
+    assert {item.leak for item in items} == {True, False}
+    figures = measure(items)
+    report = "\n".join(f"{i.kind}: {i.text!r} -> {got!r}" for i, got in figures.misses)
+    assert figures.caught_rate >= 0.98, report
+    assert figures.untouched_rate >= 0.99, report
 
 
 @pytest.fixture
 def guard() -> LeakGuard:
-    return LeakGuard(["Crohn's disease", "Guillain–Barré syndrome", "PE"], "[withheld]")
+    return LeakGuard(["Crohn's disease", "Guillain–Barré syndrome", "PE"], REPLACEMENT)
 
 
 @pytest.mark.parametrize(
@@ -17,16 +116,143 @@ def guard() -> LeakGuard:
         ("Guillain-Barre syndrome", "[withheld]"),
         ("guillain barré  syndrome!", "[withheld]!"),
         ("likely a PE, or not", "likely a [withheld], or not"),
+        ("likely P.E. again", "likely [withheld] again"),
+        ("a known Crohn's patient", "a known [withheld] patient"),
+        ("Crohn", "[withheld]"),
     ],
 )
 def test_mentions_are_withheld(guard, text, expected):
     assert guard.scrub(text) == (expected, True)
 
 
-@pytest.mark.parametrize("text", ["People eat", "Crohn", "pulmonary", "", "spelled P E"])
+@pytest.mark.parametrize(
+    "text",
+    ["People eat", "Crohnic", "pulmonary", "", "spelled P E", "pe", "PE teacher", "PE kit", "GB"],
+)
 def test_non_mentions_pass_untouched(guard, text):
     assert guard.scrub(text) == (text, False)
 
 
 def test_guard_without_names_is_a_no_op():
     assert LeakGuard([], "x").scrub("anything") == ("anything", False)
+    assert LeakGuard([], "x").names_in("anything") == frozenset()
+
+
+def test_names_in_finds_the_variants_scrub_withholds():
+    guard = LeakGuard(["Primary spontaneous pneumothorax"], REPLACEMENT)
+    said = guard.names_in("Could it be a spontaneous pneumothorax?")
+    assert said == {"spontaneous pneumothorax", "pneumothorax"}
+    assert guard.scrub("Spontaneous pneumothorax?", spare_names=said) == (
+        "Spontaneous pneumothorax?",
+        False,
+    )
+    assert guard.scrub("A pneumothorax, maybe.", spare_names=said)[1] is False
+    full = "primary spontaneous pneumothorax"
+    assert guard.scrub(full, spare_names=said) == (REPLACEMENT, True)
+
+
+def test_names_in_finds_more_than_scrub_withholds_never_less():
+    """What the doctor wrote is read in any case and context: sparing too much lets an echo
+    through for every name alike, sparing too little would withhold it for the truth alone."""
+    guard = LeakGuard(["Myasthenia gravis", "MG"], REPLACEMENT)
+    assert guard.scrub("pyridostigmine 60 MG") == ("pyridostigmine 60 MG", False)
+    assert guard.names_in("pyridostigmine 60 MG") == {"mg"}
+    assert guard.names_in("is it mg or lems?") == {"mg"}
+    assert guard.names_in("Any change in your weight?") == frozenset()
+
+
+def test_short_forms_are_spared_in_any_spelling_the_doctor_used():
+    guard = LeakGuard(["Guillain–Barré syndrome", "GBS"], REPLACEMENT)
+    said = guard.names_in("Is it G.B.S.?")
+    assert said == {"gbs"}
+    assert guard.scrub("GBS? Never heard of it.", spare_names=said)[1] is False
+    assert guard.scrub("Guillain-Barré? Never heard of it.", spare_names=said)[1] is True
+
+
+CANDIDATES = [
+    "pneumothorax",
+    "tension pneumothorax",
+    "Pneumothoraces",
+    "PSP",
+    "myasthenia",
+    "myasthenic crisis",
+    "MG",
+    "Graves",
+    "graves' disease",
+    "PE",
+    "p.e.",
+    "pulmonary emboli",
+    "Still's",
+    "pneumonia",
+    "asthma",
+    "MS",
+]
+DOCTOR_FRAMES = ["Is it {}?", "{}?", "IS IT {}?", "Could this be {} or not", "60 {}"]
+ECHO_FRAMES = ["{}? I don't know, doctor.", "You think I have {}?", "NO IDEA WHAT {} IS."]
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("Primary spontaneous pneumothorax", "PSP"),
+        ("Myasthenia gravis", "MG"),
+        ("Graves' disease",),
+        ("Pulmonary embolism", "PE"),
+        ("Adult-onset Still's disease",),
+    ],
+)
+def test_a_name_sweep_through_the_doctors_words_is_answered_alike(names):
+    """Every candidate the doctor names comes back as written, in any frame, the truth's
+    variants too: a reply repeating the doctor's words never singles out the answer."""
+    guard = leak_guard(names, REPLACEMENT)
+    for candidate in CANDIDATES:
+        for asked in DOCTOR_FRAMES:
+            spared = guard.names_in(asked.format(candidate))
+            for frame in ECHO_FRAMES:
+                reply = frame.format(candidate.upper() if frame.isupper() else candidate)
+                assert guard.scrub(reply, spare_names=spared) == (reply, False), (asked, reply)
+
+
+def test_word_lists_are_checked_on_load(tmp_path):
+    text = content_path(*GUARD_WORDS).read_text(encoding="utf-8")
+    broken = tmp_path / "leak_guard.yaml"
+    broken.write_text(text.replace("[of, with,", "[of, of, with,"), encoding="utf-8")
+    with pytest.raises(
+        ContentError, match=r"leak_guard.yaml:\d+ \(field connectors\).*'of' is listed twice"
+    ):
+        load_yaml_model(broken, GuardWords)
+
+
+def test_guard_is_cached_per_names():
+    assert leak_guard(("Gout",), "x") is leak_guard(("Gout",), "x")
+
+
+def test_answers_that_are_not_diagnoses_are_not_withheld():
+    """MediQ answers drugs, mechanisms and numbers: the patient's medication list stays
+    whole, so no gap gives the option away by elimination."""
+    case = minimal_case(
+        facts=[
+            {"category": "medications", "text": "Takes lisinopril and metformin daily."},
+        ],
+        ground_truth={"diagnosis": "Metformin", "answer_kind": "treatment"},
+    )
+    guard = case_guard(case, REPLACEMENT)
+    assert guard.scrub("She takes metformin.") == ("She takes metformin.", False)
+    assert withheld_case(case, guard) == case
+    as_diagnosis = minimal_case(ground_truth={"diagnosis": "Gout"})
+    assert case_guard(as_diagnosis, REPLACEMENT).scrub("It is gout.")[1] is True
+
+
+def test_case_data_is_withheld_before_the_roles_see_it():
+    case = minimal_case(
+        facts=[
+            {
+                "category": "past_history",
+                "text": "Had a gouty flare of the toe last year; told it was gout.",
+            }
+        ],
+    )
+    withheld = withheld_case(case, case_guard(case, REPLACEMENT))
+    assert (
+        withheld.facts[0].text == "Had a gouty flare of the toe last year; told it was [withheld]."
+    )
