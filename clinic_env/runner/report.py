@@ -135,8 +135,14 @@ def _metadata(run: Run) -> str:
 def write_report(folder: Path, *, include_faults: bool = False) -> Report:
     """Write ``folder/report/report.md`` and its figures; return where, and the summary.
     ``include_faults`` keeps simulator faults in the accuracies (they are always counted)."""
-    # matplotlib takes seconds to import: only load it when a report is drawn.
-    from clinic_env.runner import report_sections as sections  # noqa: PLC0415
+    # matplotlib takes seconds to import (and is an extra): only load it when a report is drawn.
+    try:
+        from clinic_env.runner import report_sections as sections  # noqa: PLC0415
+    except ImportError as exc:
+        raise UserError(
+            f"the report draws its figures with matplotlib: pip install \"clinic-env[report]\" "
+            f"({exc}); the results themselves are in {folder / 'results.jsonl'}"
+        ) from None
 
     run = load_run(folder)
     if not run.records:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import clinic_env.runner
 from clinic_env.cli import report as report_command
 from clinic_env.datasets import find_case
 from clinic_env.errors import UserError
@@ -309,6 +310,20 @@ def test_the_export_without_pandas_is_a_one_line_user_error(synthetic, tmp_path,
     args = command(["report", str(folder), "--csv", str(tmp_path / "out.csv")])
     with pytest.raises(UserError, match=re.escape('pip install "clinic-env[report]"')):
         args.handler(args)
+
+
+def test_a_report_without_matplotlib_is_a_one_line_user_error(synthetic, monkeypatch):
+    folder, _ = synthetic
+    for module in (
+        "matplotlib",
+        "clinic_env.runner.report_sections",
+        "clinic_env.runner.report_plots",
+    ):
+        monkeypatch.setitem(sys.modules, module, None)
+    for name in ("report_sections", "report_plots"):  # as a fresh process would have them
+        monkeypatch.delattr(clinic_env.runner, name, raising=False)
+    with pytest.raises(UserError, match=re.escape('pip install "clinic-env[report]"')):
+        write_report(folder)
 
 
 def test_a_real_offline_run_reports_every_consultation(tmp_path: Path):
