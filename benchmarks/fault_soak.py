@@ -18,6 +18,7 @@ It exits non-zero unless lost and duplicated are both 0.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -25,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 from clinic_env.llm import ModelConfig
+from clinic_env.runner.batch import Cell
 from clinic_env.runner.experiment import Experiment
 from clinic_env.runner.runner import Runner, run_experiment, run_in_process
 from clinic_env.runner.store import RESULTS, read_records
@@ -81,9 +83,11 @@ def main() -> int:
         elapsed = time.perf_counter() - started
         stats = server.stats
         records = read_records(folder / RESULTS)
+        lines = (folder / RESULTS).read_text(encoding="utf-8").splitlines()
 
     grid = [job.id for job in experiment.jobs()]
-    per_cell = Counter(record.cell.id for record in records)
+    # counted on disk: reading keeps one record per cell, which would hide a duplicate
+    per_cell = Counter(Cell.model_validate(json.loads(line)["cell"]).id for line in lines)
     completed = sum(not r.failed for r in records)
     failed = sum(r.failed for r in records)
     lost = sum(cell not in per_cell for cell in grid)

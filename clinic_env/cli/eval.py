@@ -2,7 +2,10 @@
 
 With no file, the bundled default experiment runs (offline agents on the bundled cases).
 Running the same command again resumes: finished consultations are skipped; failed ones are
-retried with ``--retry-failed``. At the end the report is written and its summary printed.
+retried with ``--retry-failed``. One process writes a run folder at a time (a second is
+refused, naming the first). At the end the report is written and its summary printed; when
+every consultation run failed with one and the same error, that error is the outcome instead
+(exit status 1).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from clinic_env import agents as _agents  # noqa: F401 - registers the built-in agents
-from clinic_env.cli.options import add_cache_options, make_client
+from clinic_env.cli.options import add_cache_options, make_client, report_common_failure
 from clinic_env.errors import ConfigError
 from clinic_env.runner.experiment import (
     Experiment,
@@ -94,6 +97,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if outcome.interrupted:
         print("Interrupted: everything finished is saved. Run the same command to resume.")
         return 130
+    if outcome.common_failure is not None:
+        return report_common_failure(outcome)
     if not args.no_report:
         report = write_report(folder)
         print()

@@ -1,8 +1,10 @@
-"""Options shared by the commands that hold consultations: who plays each role, the cache."""
+"""What the commands that hold consultations share: who plays each role, the cache, and how
+a run that failed throughout is reported."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from clinic_env.llm.cache import CacheMode, ReplyCache
 from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.llm.config import ModelConfig
 from clinic_env.roles import RoleSpec, model_config_of
+from clinic_env.runner.runner import RunOutcome
 from clinic_env.schema.base import Frozen
 
 
@@ -84,3 +87,17 @@ def make_client(args: argparse.Namespace) -> ModelClient:
             raise ConfigError("--cache-mode replay needs --cache FILE")
         return default_client()
     return ModelClient(ReplyCache(args.cache, CacheMode(args.cache_mode)))
+
+
+def report_common_failure(outcome: RunOutcome) -> int:
+    """Every consultation run now failed the same way: say it in one line, exit non-zero."""
+    error = str(outcome.common_failure)
+    first, _, rest = error.partition("\n")
+    lines = rest.count("\n") + 1
+    more = f" (and {lines} more lines in results.jsonl)" if rest else ""
+    print(
+        f"clinic-env: failed: all {outcome.ran} consultations run failed with the same error "
+        f"(fix it, then run again with --retry-failed): {first}{more}",
+        file=sys.stderr,
+    )
+    return 1

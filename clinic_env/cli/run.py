@@ -1,23 +1,28 @@
 """``clinic-env run``: a quick batch over a dataset x personas x seeds, any agent in any role.
 
 The flags make a one-off experiment, run like ``clinic-env eval`` into a run folder
-(``results.jsonl``, flushed per consultation; the same command resumes), and the summary
-table is printed and kept in ``summary.md``.
+(``results.jsonl``, flushed per consultation), and the summary table is printed and kept in
+``summary.md``. The default folder is named after the experiment and its config hash, so the
+same command resumes where it stopped; ``--retry-failed`` runs the failed cells again.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 from clinic_env import agents as _agents  # noqa: F401 - registers the built-in agents
-from clinic_env.cli.options import add_role_options, make_client, resolve_roles
+from clinic_env.cli.options import (
+    add_role_options,
+    make_client,
+    report_common_failure,
+    resolve_roles,
+)
 from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS
 from clinic_env.roles import role_label
 from clinic_env.runner.experiment import CaseFilter, DatasetEntry, Experiment, Roles
 from clinic_env.runner.runner import run_experiment
-from clinic_env.runner.store import RESULTS, RunStore
+from clinic_env.runner.store import RESULTS, read_records
 from clinic_env.runner.summary import format_table, summarise
 
 
@@ -59,8 +64,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--out",
         type=Path,
         default=None,
-        help="run folder (default: runs/<dataset>-<doctor>-<time>)",
+        help="run folder (default: runs/<dataset>-<doctor>-<config hash>, so a rerun resumes)",
     )
+    parser.add_argument("--retry-failed", action="store_true", help="run failed cells again")
     add_role_options(parser)
     parser.set_defaults(handler=run)
 
@@ -84,10 +90,13 @@ def run(args: argparse.Namespace) -> int:
         max_turns=args.max_turns,
         concurrency=args.concurrency,
     )
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    folder = args.out or Path("runs") / f"{experiment.name}-{stamp}"
-    outcome = run_experiment(experiment, folder, client=make_client(args))
-    transcripts = [record.transcript for record in RunStore(folder, experiment).records()]
+    folder = args.out or Path("runs") / f"{experiment.name}-{experiment.config_hash()[:8]}"
+    outcome = run_experiment(
+        experiment, folder, retry_failed=args.retry_failed, client=make_client(args)
+    )
+    if outcome.common_failure is not None:
+        return report_common_failure(outcome)
+    transcripts = [record.transcript for record in read_records(folder / RESULTS)]
     table = format_table(summarise(transcripts))
     (folder / "summary.md").write_text(f"# {experiment.name}\n\n{table}\n", encoding="utf-8")
     print(table)

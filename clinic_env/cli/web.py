@@ -20,7 +20,7 @@ from clinic_env.roles import RoleSpec, role_label
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 """The names a loopback-bound page answers to (a DNS-rebinding page sends another)."""
-SCRIPTED_DOCTORS_NOT_OFFERED = {"replay", "human"}
+SCRIPTED_DOCTORS_NOT_OFFERED = {"replay", "human", "planted"}  # planted: a test doctor
 """Doctors the page cannot offer: one needs a transcript, the other is the person."""
 
 
@@ -38,7 +38,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action="append",
         default=[],
         metavar="PATH",
-        help="a local case file or folder to offer as well (repeatable)",
+        help="a local case file or folder to offer as well (repeatable); besides these and "
+        "files under --runs, the page opens no path",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     parser.add_argument("--port", type=int, default=8765)

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from clinic_env import agents as _agents  # noqa: F401 - registers the built-in agents
 from clinic_env.asyncutil import gather_limited
+from clinic_env.errors import UserError
 from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.roles import RoleContext, RoleSpec
 from clinic_env.schema.base import Frozen
@@ -47,6 +48,23 @@ class Cell(Frozen):
     @property
     def session_seed(self) -> int:
         return self.seed + REPEAT_STRIDE * self.repeat
+
+
+def failure_transcript(cell: Cell, error: str) -> Transcript:
+    """The record of a cell whose consultation could not be held or saved: its error only."""
+    return Transcript(
+        id=cell.id,
+        case_id=cell.case_id,
+        dataset=cell.dataset,
+        seed=cell.session_seed,
+        persona=cell.persona,
+        biases=cell.biases,
+        agents={"doctor": cell.doctor},
+        max_turns=0,
+        opening_observation="",
+        outcome="error",
+        error=error,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +141,21 @@ class Batch:
         concurrency: int = 64,
         on_done: Callable[[Job, Transcript], None] | None = None,
     ) -> list[Transcript]:
-        """Every job's transcript, in job order; ``on_done`` sees each as it finishes."""
+        """Every job's transcript, in job order; ``on_done`` sees each as it finishes.
+
+        A consultation that fails at run time (its transcript could not be made) is recorded
+        as its cell's failure: one bad cell never ends the batch. A user error (a content
+        file or a name that is wrong, the same for every cell) ends it, as does whatever
+        ``on_done`` raises (the disk is full).
+        """
 
         async def play(job: Job) -> Transcript:
-            transcript = await self.run_one(job)
+            try:
+                transcript = await self.run_one(job)
+            except UserError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - recorded on the cell, never lost
+                transcript = failure_transcript(job.cell, f"{type(exc).__name__}: {exc}")
             if on_done is not None:
                 on_done(job, transcript)
             return transcript

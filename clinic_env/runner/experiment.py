@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator
 
@@ -20,7 +21,9 @@ from clinic_env.datasets import load_cases
 from clinic_env.errors import ConfigError
 from clinic_env.evaluators.registry import EVALUATORS
 from clinic_env.evaluators.rewards import load_reward_spec
-from clinic_env.llm.config import ModelConfig
+from clinic_env.llm.client import ModelClient, default_client
+from clinic_env.llm.config import ModelConfig, as_model_config
+from clinic_env.llm.preflight import check_model, needs_servers
 from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS
 from clinic_env.roles import model_config_of
 from clinic_env.runner.batch import Cell, Job
@@ -28,6 +31,19 @@ from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import Case
 
 RoleValue = str | ModelConfig
+RUN_SETTINGS = frozenset(
+    {
+        "api_base",
+        "replicas",
+        "api_key_env",
+        "timeout_s",
+        "max_retries",
+        "backoff_s",
+        "backoff_max_s",
+        "concurrency",
+    }
+)
+"""Model config fields that say how a model is reached, not what it answers."""
 
 
 class CaseFilter(Frozen):
@@ -109,24 +125,48 @@ class Experiment(Frozen):
         return value
 
     def config_hash(self) -> str:
-        """What the results depend on: how the run is spread (concurrency, Ray) is left out,
-        so a run can resume with more workers."""
+        """What the results depend on. How the run is spread (concurrency, Ray) and how its
+        models are reached (server addresses, key variables, timeouts, retries, backoff,
+        per-server concurrency: :data:`RUN_SETTINGS`) are left out, so a run resumes with
+        more workers, more retries or after its server moved; the manifest records them."""
         grid = self.model_dump(mode="json", exclude={"concurrency", "ray"})
-        canonical = json.dumps(grid, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        for _, spec in _labelled_role_dumps(grid["roles"]):
+            for name in RUN_SETTINGS:
+                spec.pop(name, None)
+        return _digest(grid)
 
-    def check(self) -> None:
-        """Fail before running anything when a name in the config does not resolve."""
+    def legacy_config_hash(self) -> str:
+        """The hash of run folders made before :data:`RUN_SETTINGS` were left out of it."""
+        return _digest(self.model_dump(mode="json", exclude={"concurrency", "ray"}))
+
+    def run_settings(self) -> dict[str, Any]:
+        """What the config hash leaves out, for the manifest."""
+        roles = self.model_dump(mode="json")["roles"]
+        models = {
+            label: {name: spec[name] for name in sorted(RUN_SETTINGS) if name in spec}
+            for label, spec in _labelled_role_dumps(roles)
+        }
+        return {"concurrency": self.concurrency, "ray": _dump(self.ray), "models": models}
+
+    def check(self, client: ModelClient | None = None) -> None:
+        """Fail before running anything when a name in the config does not resolve, a model's
+        key is not set or its server URL is not valid or (unless ``client`` replays a record)
+        does not answer: one error now rather than a failed consultation per cell."""
         persona_ids = list(personas()) if self.personas == ("all",) else self.personas
         for persona in persona_ids:
             load_persona(persona)
         for bias_set in self.bias_sets:
             for bias in bias_set:
                 load_bias(bias)
-        model_config_of(self.roles.patient, PATIENTS)
-        model_config_of(self.roles.measurement, MEASUREMENTS)
-        for spec in self.roles.doctors.values():
-            model_config_of(spec, DOCTORS)
+        roles = [("patient", self.roles.patient, PATIENTS)]
+        roles.append(("measurement", self.roles.measurement, MEASUREMENTS))
+        roles += [(f"doctor {label}", spec, DOCTORS) for label, spec in self.roles.doctors.items()]
+        reachable = needs_servers(client or default_client())
+        for role, spec, registry in roles:
+            if (config := model_config_of(spec, registry)) is not None:
+                check_model(config, role, reachable=reachable)
+        if self.roles.judge is not None:
+            check_model(as_model_config(self.roles.judge), "judge", reachable=reachable)
         load_reward_spec(self.reward)
         for name in self.evaluators or ():
             EVALUATORS.get(name)
@@ -158,6 +198,22 @@ class Experiment(Frozen):
                 "the grid names the same consultation twice; remove duplicate entries"
             )
         return jobs
+
+
+def _digest(data: Any) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _dump(model: Frozen | None) -> Any:
+    return None if model is None else model.model_dump(mode="json")
+
+
+def _labelled_role_dumps(roles: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The model configs among dumped roles, labelled ``patient``, ``doctors.x``, ..."""
+    found = [(role, spec) for role, spec in roles.items() if role != "doctors"]
+    found += [(f"doctors.{label}", spec) for label, spec in roles["doctors"].items()]
+    return [(label, spec) for label, spec in found if isinstance(spec, dict)]
 
 
 def load_experiment(path: Path) -> Experiment:

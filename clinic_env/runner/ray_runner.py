@@ -7,7 +7,9 @@ shared, since sqlite in WAL mode is safe with many writers) and runs the same as
 (a Ray streaming generator), and the driver appends each to the run's one store, so a killed
 run loses only the consultations in flight, as with the asyncio runner.
 
-The experiment's ``concurrency`` and each model's ``concurrency`` apply per worker. Agents
+A local instance (started when no address is given) listens on loopback only, and its
+processes are ended if the driver dies (see :func:`init_ray`). The experiment's
+``concurrency`` and each model's ``concurrency`` apply per worker. Agents
 must be importable by the workers: built-in ones are; an agent registered only in the
 driver's process is unknown to them.
 """
@@ -17,8 +19,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -31,6 +37,57 @@ from clinic_env.runner.runner import make_batch
 from clinic_env.schema.transcript import Transcript
 
 INSTALL_HINT = 'pip install "clinic-env[ray]"'
+LOOPBACK = "127.0.0.1"
+_CLUSTER_MODE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+_WATCHERS: list[subprocess.Popen[str]] = []
+"""Watchers started by this process (kept so that they are not reported as leaked)."""
+_REAPER = r"""
+import os, signal, sys, time
+
+def processes():
+    found = {}  # pid -> (parent pid, start time)
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+                found[int(name)] = (int(fields[1]), fields[19])
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+def children(table, parents):
+    return {pid for pid, (parent, _) in table.items() if parent in parents}
+
+driver = os.getppid()
+before = children(processes(), {driver})
+print("ready", flush=True)
+sys.stdin.readline()
+table = processes()
+roots = children(table, {driver}) - before - {os.getpid()}
+known = {}
+while roots and os.getppid() == driver:
+    family = frontier = set(roots)
+    while frontier:
+        frontier = children(table, frontier) - family
+        family = family | frontier
+    for pid in family:
+        known.setdefault(pid, table[pid][1])
+    time.sleep(0.5)
+    table = processes()
+    roots = {pid for pid in roots if table.get(pid, (0, None))[1] == known[pid]}
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    table = processes()
+    alive = [pid for pid, start in known.items() if table.get(pid, (0, None))[1] == start]
+    for pid in alive:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+    if alive and sig == signal.SIGTERM:
+        time.sleep(2)
+"""
+"""The watcher of :func:`reaped_if_orphaned`: standard library only, so it starts at once."""
 Finished = list[tuple[int, Transcript]]
 """What a worker sends back at a time: the transcripts that ended together, by job index."""
 
@@ -47,20 +104,84 @@ def import_ray() -> ModuleType:
 def init_ray(address: str | None = None, *, num_cpus: int | None = None) -> bool:
     """Join the cluster at ``address``, or start a local instance when it is None.
 
-    Does nothing when Ray is already initialised in this process (a notebook, a test
-    fixture). Returns True when this call connected, so the caller knows to shut it down.
+    A local instance listens on loopback only and is reaped if this process dies (see
+    :func:`reaped_if_orphaned`). Does nothing when Ray is already initialised in this
+    process (a notebook, a test fixture). Returns True when this call connected, so the
+    caller knows to shut it down.
     """
     ray = import_ray()
     if ray.is_initialized():
         return False
     options: dict[str, Any] = {"address": address, "logging_level": logging.WARNING}
-    if address is None and not os.environ.get("RAY_ADDRESS"):  # else Ray joins that cluster
-        options |= {"num_cpus": num_cpus or os.cpu_count(), "include_dashboard": False}
-        # Ray runs its workers at nice 15; here they are the run's main work, and on a shared
-        # machine anything else (the driver included) would starve them.
-        options["_system_config"] = {"worker_niceness": 0}
-    ray.init(**options)
+    if address is not None or os.environ.get("RAY_ADDRESS"):  # Ray joins that cluster
+        ray.init(**options)
+        return True
+    options |= {"num_cpus": num_cpus or os.cpu_count(), "include_dashboard": False}
+    # Ray runs its workers at nice 15; here they are the run's main work, and on a shared
+    # machine anything else (the driver included) would starve them.
+    options["_system_config"] = {"worker_niceness": 0}
+    with reaped_if_orphaned(), _loopback_only():
+        ray.init(**options)
+    node = ray.util.get_node_ip_address()
+    if node != LOOPBACK:
+        ray.shutdown()
+        raise RunError(
+            f"the local Ray instance would listen on {node}, not only on {LOOPBACK}; start "
+            "a cluster yourself (ray start --head) and pass its address to --ray"
+        )
     return True
+
+
+@contextmanager
+def _loopback_only() -> Iterator[None]:
+    """Ray binds every server to all interfaces unless its node address is loopback, and
+    turns a loopback ``_node_ip_address`` into the machine's address unless its cluster
+    mode is off (as on macOS). Off for this start only: its processes inherit the variable,
+    and this process reads the flag Ray computed from it at import."""
+    from ray._private import ray_constants  # noqa: PLC0415 - optional extra
+
+    saved_flag, saved_env = ray_constants.ENABLE_RAY_CLUSTER, os.environ.get(_CLUSTER_MODE)
+    os.environ[_CLUSTER_MODE] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved_flag
+        if saved_env is None:
+            os.environ.pop(_CLUSTER_MODE, None)
+        else:
+            os.environ[_CLUSTER_MODE] = saved_env
+
+
+@contextmanager
+def reaped_if_orphaned() -> Iterator[None]:
+    """Whatever processes this process starts inside the block (and their descendants) are
+    ended if this process dies, or once they have all ended by themselves.
+
+    Ray fate-shares its GCS and raylet with the driver, but their agents outlive a driver
+    killed with SIGKILL. A small watcher in a session of its own notes this process's
+    children before the block and after it, follows the new ones' descendants while this
+    process lives, and ends those still running (SIGTERM, then SIGKILL) when it is gone.
+    Linux only (it reads ``/proc``); elsewhere the block runs unwatched.
+    """
+    if not Path("/proc/self/stat").exists():
+        yield
+        return
+    watcher = subprocess.Popen(
+        [sys.executable, "-I", "-c", _REAPER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+        text=True,
+    )
+    assert watcher.stdin is not None and watcher.stdout is not None
+    watcher.stdout.readline()  # it has noted the children from before
+    try:
+        yield
+    finally:
+        watcher.stdin.write("started\n")
+        watcher.stdin.flush()
+        _WATCHERS.append(watcher)
 
 
 @dataclass(frozen=True)

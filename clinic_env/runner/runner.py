@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from clinic_env.llm.client import ModelClient
 from clinic_env.runner.batch import Batch, Job
 from clinic_env.runner.experiment import Experiment
 from clinic_env.runner.store import RunRecord, RunStore
+from clinic_env.schema.base import strip_url_credentials
 from clinic_env.schema.transcript import Transcript
 
 
@@ -64,6 +66,16 @@ class RunOutcome:
     ran: int
     failed: int
     interrupted: bool
+    errors: Counter[str] = field(default_factory=Counter)
+    """The errors of the consultations that failed in this session, counted."""
+
+    @property
+    def common_failure(self) -> str | None:
+        """The one error every consultation run now failed with (a bad model config, say),
+        which a face reports as the run's failure rather than as results."""
+        if self.ran and self.failed == self.ran and len(self.errors) == 1:
+            return next(iter(self.errors))
+        return None
 
 
 def make_batch(experiment: Experiment, client: ModelClient | None = None) -> Batch:
@@ -87,11 +99,8 @@ def make_batch(experiment: Experiment, client: ModelClient | None = None) -> Bat
     )
 
 
-def pending_jobs(
-    experiment: Experiment, store: RunStore, retry_failed: bool
-) -> tuple[list[Job], int]:
+def pending_jobs(jobs: list[Job], store: RunStore, retry_failed: bool) -> tuple[list[Job], int]:
     """The cells still to run, and how many are skipped as already done."""
-    jobs = experiment.jobs()
     records = store.records()
     finished = {r.cell.id for r in records if not r.failed}
     failed = {r.cell.id for r in records if r.failed}
@@ -148,16 +157,21 @@ def run_experiment(
     runner: Runner = run_in_process,
     progress: bool = True,
 ) -> RunOutcome:
-    """Run (or resume) ``experiment`` into ``folder``."""
-    experiment.check()
-    with RunStore(folder, experiment) as store:
-        jobs, skipped = pending_jobs(experiment, store, retry_failed)
+    """Run (or resume) ``experiment`` into ``folder``, holding the folder's lock throughout
+    (a second writer is refused; see :class:`~clinic_env.runner.store.RunStore`)."""
+    experiment.check(client)
+    grid = experiment.jobs()
+    with RunStore(folder, experiment, [job.id for job in grid]) as store:
+        jobs, skipped = pending_jobs(grid, store, retry_failed)
         tally = Tally()
+        errors: Counter[str] = Counter()
         bar = tqdm(total=len(jobs), unit="consultation", disable=not progress)
 
         def on_done(job: Job, transcript: Transcript) -> None:
-            store.add(RunRecord(cell=job.cell, transcript=transcript))
-            tally.add(transcript)
+            saved = store.add(RunRecord(cell=job.cell, transcript=transcript)).transcript
+            tally.add(saved)
+            if saved.outcome == "error":
+                errors[strip_url_credentials(saved.error or "unknown error")] += 1
             bar.update(1)
             bar.set_postfix(tally.postfix(), refresh=False)
 
@@ -168,4 +182,6 @@ def run_experiment(
             interrupted = True
         finally:
             bar.close()
-    return RunOutcome(folder, len(jobs) + skipped, skipped, tally.done, tally.failed, interrupted)
+    return RunOutcome(
+        folder, len(grid), skipped, tally.done, tally.failed, interrupted, errors=errors
+    )

@@ -1,11 +1,66 @@
-"""The base every boundary model shares: frozen, and strict about unknown keys."""
+"""The base every boundary model shares, and the text hygiene every boundary applies.
+
+A :class:`Frozen` model is immutable, rejects unknown keys and holds only finite numbers:
+JSON has no way to write ``inf`` or ``nan`` (they would come out as ``null`` and be refused
+on reading), so they are refused where they enter, in every float field.
+
+Text must be writable as UTF-8, and a lone surrogate (``"\\ud800"``, which JSON escapes and
+broken model servers produce) is not. Checking every string of every model costs reading a
+large run several times over, so text is made valid where it enters instead (model replies,
+messages, content and case files, the page's input: :func:`valid_text`, :func:`valid_texts`)
+and, as the last line, where it is stored.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
+
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@\"'\\<>]+@")
+
+
+def valid_text(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (the rest is left as it is)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def valid_texts(value: Any) -> Any:
+    """``value`` (parsed JSON or YAML: dicts, lists, tuples, strings) with its text made valid
+    by :func:`valid_text`; unchanged parts are returned as they are."""
+    if isinstance(value, str):
+        return valid_text(value)
+    if isinstance(value, dict):
+        items = [(valid_texts(key), valid_texts(item)) for key, item in value.items()]
+        pairs = zip(items, value.items(), strict=True)
+        changed = any(k is not k0 or v is not v0 for (k, v), (k0, v0) in pairs)
+        return dict(items) if changed else value
+    if isinstance(value, list | tuple):
+        checked = [valid_texts(item) for item in value]
+        if any(new is not old for new, old in zip(checked, value, strict=True)):
+            return checked if isinstance(value, list) else tuple(checked)
+    return value
+
+
+def strip_url_credentials(text: str) -> str:
+    """``text`` with the ``user:password@`` part of every URL in it removed."""
+    return _URL_CREDENTIALS.sub(r"\1", text) if "@" in text else text
 
 
 class Frozen(BaseModel):
-    """Immutable data with unknown keys rejected, so a typo in a content file is an error."""
+    """Immutable data with unknown keys rejected, so a typo in a content file is an error,
+    and only finite numbers."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        allow_inf_nan=False,
+        ser_json_inf_nan="constants",  # a value that skipped validation shows, never as null
+    )

@@ -8,6 +8,7 @@ Model configs stay on the server: the page sees only the labels of the offered a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,18 +18,20 @@ from typing import Any
 
 from clinic_env.errors import ClinicEnvError, UnknownNameError, UserError
 from clinic_env.llm.client import ModelClient
+from clinic_env.schema.base import valid_text
 from clinic_env.web.play import PlayRequest, PlayRoom, RoleChoices
+from clinic_env.web.shelf import DatasetShelf
 
 try:
     from fastapi import FastAPI, Query, Request
     from fastapi.responses import FileResponse, JSONResponse, Response
     from fastapi.staticfiles import StaticFiles
-    from pydantic import BaseModel
+    from pydantic import BaseModel, field_validator
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 except ImportError as exc:  # pragma: no cover - depends on the extra
     raise ImportError('the web page needs FastAPI: pip install "clinic-env[web]"') from exc
 
-from clinic_env.web.catalogue import offered_datasets, play_options
+from clinic_env.web.catalogue import play_options
 from clinic_env.web.detail import consultation_detail
 from clinic_env.web.images import image_bytes
 from clinic_env.web.runs import RunCatalog
@@ -62,7 +65,8 @@ class WebSettings:
         }
     )
     datasets: tuple[str, ...] = ()
-    """Local dataset paths offered besides the registered ones at hand."""
+    """Local dataset paths offered besides the registered ones at hand (the only paths the
+    page reads, with files under ``runs`` for the Runs view: see :mod:`.shelf`)."""
     client: ModelClient | None = None
     allowed_hosts: tuple[str, ...] = ()
     """Host names the page answers to (none: any); ``clinic-env web`` sets loopback's."""
@@ -76,15 +80,16 @@ def filters_of(request: Request) -> dict[str, str]:
 class Message(BaseModel):
     text: str
 
+    @field_validator("text")
+    @classmethod
+    def _valid(cls, text: str) -> str:
+        return valid_text(text)  # a lone surrogate could not be saved with the transcript
+
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     settings = settings or WebSettings()
-    room = PlayRoom(
-        settings.play_out,
-        settings.choices,
-        lambda: offered_datasets(settings.datasets),
-        client=settings.client,
-    )
+    shelf = DatasetShelf(settings.datasets, settings.runs)
+    room = PlayRoom(settings.play_out, settings.choices, shelf, client=settings.client)
     catalogue = RunCatalog(settings.runs)
 
     @asynccontextmanager
@@ -108,7 +113,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     async def clinic_env_error(request: Request, exc: ClinicEnvError) -> JSONResponse:
         status = 404 if isinstance(exc, UnknownNameError) else 400
         status = status if isinstance(exc, UserError) else 500
-        return JSONResponse({"error": str(exc)}, status_code=status)
+        return JSONResponse({"error": valid_text(str(exc))}, status_code=status)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -118,11 +123,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.get("/api/options")
     def options() -> dict[str, Any]:
-        return play_options(settings.choices, settings.datasets)
+        return play_options(settings.choices, shelf)
 
     @app.get("/api/cases")
     def cases(dataset: str = "starter") -> list[dict[str, str]]:
-        return [{"id": c.id, "patient": c.demographics.description} for c in room.cases(dataset)]
+        """Ids only: any field a play shows (the patient's description) would let a player
+        find which case a random one is, and with it the answer in the Runs view."""
+        return [{"id": c.id} for c in room.cases(dataset)]
 
     @app.post("/api/play")
     async def start(request: PlayRequest) -> dict[str, Any]:
@@ -140,9 +147,15 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     async def result(play_id: str) -> dict[str, Any]:
         return await room.result(play_id)
 
+    @app.post("/api/play/{play_id}/abandon")
+    async def abandon(play_id: str) -> dict[str, Any]:
+        return room.abandon(play_id)
+
     @app.get("/api/play/{play_id}/images/{number}")
-    def image(play_id: str, number: int) -> Response:
-        data, kind = image_bytes(room.image(play_id, number).location)
+    async def image(play_id: str, number: int) -> Response:
+        """The room is the event loop's alone; the picture is read in a worker thread."""
+        location = room.image(play_id, number).location
+        data, kind = await asyncio.to_thread(image_bytes, location)
         return Response(data, media_type=kind)
 
     @app.get("/api/runs")
@@ -169,7 +182,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.get("/api/runs/consultation")
     def consultation(run: str, index: int) -> dict[str, Any]:
-        return consultation_detail(catalogue.index(run).record(index), index)
+        return consultation_detail(catalogue.index(run).record(index), index, shelf.case)
 
     @app.get("/api/runs/report")
     def report(run: str) -> dict[str, Any]:

@@ -5,20 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from clinic_env.agents.personas import biases, personas
-from clinic_env.datasets import at_hand, dataset_names
 from clinic_env.language.knowledge import exam_catalog, test_catalog
 from clinic_env.web.play import RoleChoices
+from clinic_env.web.shelf import DatasetShelf
 
 
-def offered_datasets(local_datasets: tuple[str, ...]) -> list[str]:
-    """The registered datasets that need no download, and the local ones named at start."""
-    return [name for name in (*dataset_names(), *local_datasets) if at_hand(name)]
-
-
-def play_options(choices: RoleChoices, local_datasets: tuple[str, ...]) -> dict[str, Any]:
+def play_options(choices: RoleChoices, shelf: DatasetShelf) -> dict[str, Any]:
     """Only labels leave the server: a model's config (and any key it names) stays here."""
     return {
-        "datasets": offered_datasets(local_datasets),
+        "datasets": shelf.offered(),
         "personas": [
             {"id": p.id, "name": p.name, "summary": p.summary} for p in personas().values()
         ],

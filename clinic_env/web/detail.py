@@ -2,28 +2,18 @@
 
 Browsing happens after the fact, so the case's facts and answer are shown with the
 transcript: which facts the doctor drew out and when, the scores, and each reward part
-summed over the episode. The case is looked up only where it is at hand (a bundled or
-already downloaded dataset, or a local path): browsing never starts a download.
+summed over the episode. The case is looked up only in a dataset the page may open (see
+:mod:`clinic_env.web.shelf`): browsing never starts a download nor reads a path a results
+file names outside the runs folder.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
-from clinic_env.datasets import at_hand, find_case
-from clinic_env.errors import ClinicEnvError
 from clinic_env.schema.case import Case
-
-
-def case_at_hand(dataset: str, case_id: str) -> Case | None:
-    """The case, if its dataset can be read without a download; None otherwise."""
-    if not at_hand(dataset):
-        return None
-    try:
-        return find_case(dataset, case_id)
-    except ClinicEnvError:
-        return None
 
 
 def reward_totals(turns: list[dict[str, Any]]) -> dict[str, float]:
@@ -34,15 +24,18 @@ def reward_totals(turns: list[dict[str, Any]]) -> dict[str, float]:
     return dict(sorted(totals.items()))
 
 
-def consultation_detail(record: dict[str, Any], index: int) -> dict[str, Any]:
-    """What the consultation page shows: the record, the case's facts, the reward sums."""
+def consultation_detail(
+    record: dict[str, Any], index: int, find_case: Callable[[str, str], Case | None]
+) -> dict[str, Any]:
+    """What the consultation page shows: the record, the case's facts (``find_case`` gives
+    the case, or None where it may not be read), the reward sums."""
     transcript = record.get("transcript", record)
     turns = list(transcript.get("turns") or ())
     told_at: dict[int, int] = {}
     for turn in turns:
         for fact in turn.get("facts_revealed") or ():
             told_at.setdefault(int(fact), int(turn["index"]))
-    case = case_at_hand(str(transcript["dataset"]), str(transcript["case_id"]))
+    case = find_case(str(transcript["dataset"]), str(transcript["case_id"]))
     case_payload = None
     if case is not None:
         truth = case.ground_truth

@@ -13,28 +13,28 @@ diagnosis. Every finished consultation is appended to the play folder's transcri
 from __future__ import annotations
 
 import asyncio
-import random
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clinic_env.agents.human import HumanPatient, patient_notes
-from clinic_env.datasets import find_case, load_cases
-from clinic_env.errors import UnknownNameError, UserError
+from clinic_env.errors import ClinicEnvError, UnknownNameError, UserError
 from clinic_env.evaluators.scoring import diagnosis_rank
 from clinic_env.llm.client import ModelClient, default_client
-from clinic_env.roles import RoleContext, RoleSpec
+from clinic_env.roles import AgentFactory, RoleContext, RoleSpec
 from clinic_env.runner.store import TranscriptWriter
 from clinic_env.schema.action import ActionKind
+from clinic_env.schema.base import valid_texts
 from clinic_env.schema.case import Case, CaseImage
 from clinic_env.schema.transcript import Transcript, Turn
 from clinic_env.session import Session, create_doctor, create_session, run_consultation
+from clinic_env.web.shelf import DatasetShelf
 
 SEED_RANGE = 2**31
 ANSWER_WAIT_S = 25.0
@@ -56,6 +56,11 @@ class PlayRequest(BaseModel):
     doctor: str = "systematic"
     seed: int | None = Field(default=None, ge=0, lt=SEED_RANGE)
     max_turns: int = Field(default=20, ge=1, le=100)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _valid_text(cls, value: object) -> object:
+        return valid_texts(value)
 
 
 RoleChoices = Mapping[str, Mapping[str, RoleSpec]]
@@ -172,6 +177,9 @@ class Play:
     images_shown: bool = False
     case_chosen: bool = True
     """Whether the person picked the case; a random one's id is kept until the end."""
+    saved_to: Path | None = None
+    save_error: str | None = None
+    abandoned: bool = False
     _result: dict[str, Any] | None = None
 
     @property
@@ -192,7 +200,8 @@ class Play:
         """What the person playing the patient knows, and how the persona and biases act."""
         session = self.session
         persona = session.persona
-        lines = [patient_notes(self.case.patient_view()), ""]
+        view = session.patient_view
+        lines = [patient_notes(view), ""]
         lines.append(f"Play the patient as {persona.name}: {persona.summary}")
         lines += session.bias_plan.texts("patient")
         return self.scrub("\n".join(lines))
@@ -228,7 +237,7 @@ class Play:
         payload = {
             "turn": turn_payload(turn, session.error),
             "turns_left": session.consultation.turns_left,
-            "total_cost_usd": session.total_cost,
+            "total_cost_usd": session.ledger.total_cost_usd,
             "images": self.image_payload(images),
             "done": session.done,
         }
@@ -282,20 +291,34 @@ class Play:
         task, session = self.task, self.session
         if task is not None and task.done() and not session.done:
             failure = "cancelled" if task.cancelled() else repr(task.exception())
-            session.error = f"the consultation stopped: {failure}"
-            session.consultation.finish("error")
+            session.abort(f"the consultation stopped: {failure}")
         return session.transcript()
+
+    def save(self) -> None:
+        """Append the finished consultation to the play folder, once. A failed write is
+        kept to say on the result and tried again next time, never an error of its own."""
+        if self.saved_to is not None or self.abandoned or not self.done:
+            return
+        try:
+            with TranscriptWriter(self.out) as writer:
+                writer.write(self.transcript())
+        except ClinicEnvError as exc:
+            self.save_error = str(exc)
+            return
+        self.saved_to, self.save_error = writer.path, None
 
     def result(self) -> dict[str, Any]:
         """The end of a consultation: the answer, the scores and feedback. Saved once."""
         if not self.done:
             raise UserError("the consultation has not ended yet; the result comes at the end")
+        self.save()
+        saved = {"saved_to": str(self.saved_to) if self.saved_to else None}
+        if self.save_error:
+            saved["save_error"] = self.save_error
         if self._result is not None:
-            return self._result
+            return self._result | saved
         transcript = self.transcript()
         doctor = "you" if self.role == "doctor" else f"the {transcript.agents['doctor']} doctor"
-        with TranscriptWriter(self.out) as writer:
-            writer.write(transcript)
         case = self.case
         rank = None
         if transcript.differential:
@@ -324,76 +347,121 @@ class Play:
             "elicited": [f.text for i, f in enumerate(case.facts) if i in revealed],
             "missed": [f.text for i, f in enumerate(case.facts) if i not in revealed],
             "feedback": feedback(case, transcript, rank, doctor),
-            "saved_to": str(self.out / writer.path.name),
         }
-        return self._result
+        return self._result | saved
 
 
 class PlayRoom:
-    """The consultations being played on this server, forgotten when idle too long."""
+    """The consultations being played on this server.
+
+    At most ``max_open`` are under way at once; one idle for ``idle_s`` is dropped, and a
+    player can abandon one (:meth:`abandon`). A finished one is saved to the play folder
+    as soon as the room sees it end, and then kept only so that its result can be asked
+    for again: the ``max_finished`` most recent, for at most ``finished_s``.
+    """
 
     def __init__(
         self,
         out: Path,
         choices: RoleChoices,
-        datasets: Callable[[], list[str]],
+        shelf: DatasetShelf,
         *,
         client: ModelClient | None = None,
         max_open: int = 200,
         idle_s: float = 4 * 3600,
+        max_finished: int = 32,
+        finished_s: float = 600,
     ) -> None:
         self.out = out
         self.choices = choices
-        self.datasets = datasets
+        self.shelf = shelf
         self.client = client
         self.max_open = max_open
         self.idle_s = idle_s
+        self.max_finished = max_finished
+        self.finished_s = finished_s
         self.plays: dict[str, Play] = {}
 
     def get(self, play_id: str) -> Play:
-        self._forget_idle()
+        self._sweep()
         play = self.plays.get(play_id)
         if play is None:
             raise UnknownNameError(f"no consultation {play_id!r} is being played (it may expire)")
         play.touched = time.monotonic()
         return play
 
-    def _forget_idle(self) -> None:
+    def _sweep(self) -> None:
+        """Save what has ended, drop what idled too long, keep few finished plays."""
         now = time.monotonic()
-        for play_id, play in list(self.plays.items()):
-            if now - play.touched > self.idle_s:
-                if play.task is not None:
-                    play.task.cancel()
-                del self.plays[play_id]
+        finished = []
+        for play in list(self.plays.values()):
+            if play.done:
+                play.save()
+                finished.append(play)
+            elif now - play.touched > self.idle_s:
+                self._drop(play)
+        finished.sort(key=lambda play: play.touched, reverse=True)
+        for rank, play in enumerate(finished):
+            saved = play.saved_to is not None
+            if saved and (rank >= self.max_finished or now - play.touched > self.finished_s):
+                self._drop(play)
+
+    def _drop(self, play: Play) -> None:
+        if play.task is not None:
+            play.task.cancel()
+        self.plays.pop(play.id, None)
 
     def cases(self, dataset: str) -> tuple[Case, ...]:
-        """The cases of an offered dataset: the page cannot make the server read other paths."""
-        offered = self.datasets()
+        """The cases of an offered dataset: the page cannot make the server read other paths.
+        Blocking (a path is read on first use): call it off the event loop."""
+        offered = self.shelf.offered()
         if dataset not in offered:
             choose_from = ", ".join(offered)
             raise UserError(f"dataset: {dataset!r} is not offered (choose one of {choose_from})")
-        return load_cases(dataset)
+        return self.shelf.cases(dataset)
 
     def close(self) -> None:
-        """Stop every doctor still waiting on a person (the server is shutting down)."""
-        for play in self.plays.values():
-            if play.task is not None:
-                play.task.cancel()
-        self.plays.clear()
+        """Save what has ended and stop every doctor still waiting on a person (the server
+        is shutting down)."""
+        for play in list(self.plays.values()):
+            play.save()
+            self._drop(play)
+
+    def abandon(self, play_id: str) -> dict[str, Any]:
+        """Give up a consultation: it is dropped unsaved, unless it had ended (then saved)."""
+        play = self.get(play_id)
+        play.save()
+        play.abandoned = not play.done
+        self._drop(play)
+        saved = str(play.saved_to) if play.saved_to else None
+        return {"abandoned": play.abandoned, "saved_to": saved}
 
     async def start(self, request: PlayRequest) -> dict[str, Any]:
-        self._forget_idle()
+        self._sweep()
         if sum(not play.done for play in self.plays.values()) >= self.max_open:
-            raise UserError(f"{self.max_open} consultations are open already; finish one first")
+            raise UserError(
+                f"{self.max_open} consultations are open already; finish or abandon one first"
+            )
         seed = request.seed if request.seed is not None else secrets.randbelow(SEED_RANGE)
-        cases = self.cases(request.dataset)
+        cases = await asyncio.to_thread(self.cases, request.dataset)
         if request.case_id:
-            case = find_case(request.dataset, request.case_id)
-        else:
-            case = random.Random(seed).choice(cases)
+            case = next((c for c in cases if c.id == request.case_id), None)
+            if case is None:
+                raise UnknownNameError(
+                    f"no case {request.case_id!r} in dataset {request.dataset!r}"
+                )
+        else:  # not drawn from the seed, which the player chooses: they could aim at a case
+            case = secrets.choice(cases)
         context = RoleContext(case, seed, client=self.client or default_client())
         human_doctor = request.role == "doctor"
         doctor_spec = "human" if human_doctor else choose(self.choices, "doctor", request.doctor)
+        channel = None if human_doctor else PatientChannel()
+        agents = {}
+        if channel is not None:
+            agents["patient"] = AgentFactory(
+                "human",
+                lambda view, persona, rng: HumanPatient(view, ask=channel.ask, show=channel.show),
+            )
         session = create_session(
             case,
             dataset=request.dataset,
@@ -405,16 +473,12 @@ class PlayRoom:
             seed=seed,
             doctor=doctor_spec,
             context=context,
+            agents=agents,
         )
         play = Play(secrets.token_urlsafe(16), request.role, case, session, self.out)
         play.case_chosen = bool(request.case_id)
-        if not human_doctor:
-            play.channel = PatientChannel()
-            session.patient = HumanPatient(
-                case.patient_view(), ask=play.channel.ask, show=play.channel.show
-            )
-            session.agent_names["patient"] = "human"
-            session.offline = False
+        if channel is not None:
+            play.channel = channel
             doctor = create_doctor(doctor_spec, session, context)
             play.task = asyncio.create_task(run_consultation(session, doctor))
         self.plays[play.id] = play

@@ -5,6 +5,7 @@ memory: the index keeps, per line, its byte offset and the few fields the filter
 a page of rows or one consultation is read back by seeking. The index grows with the file,
 so a run still being written can be browsed; a file rewritten in place (a retry) is indexed
 anew. A line that cannot be read is listed as a problem with its line number, not fatal.
+Credentials in URLs (``user:password@``) are removed from everything read before it is sent.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clinic_env.content import parse_json_line
 from clinic_env.errors import UnknownNameError, UserError
 from clinic_env.runner.report_frame import bias_label
 from clinic_env.runner.store import MANIFEST, RESULTS, TRANSCRIPTS
+from clinic_env.schema.base import strip_url_credentials
 
 RUN_FILES = (RESULTS, TRANSCRIPTS)
 """A batch run's records, or the bare transcripts of consultations played by hand."""
@@ -160,9 +163,12 @@ class RunIndex:
         if not raw.strip():
             return
         try:
-            row = row_of(json.loads(raw), len(self.rows), self._lines, self._end)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            self.problems.append(f"{self.path}:{self._lines}: unreadable record ({exc})")
+            record = parse_json_line(raw, self.path, self._lines, UserError)
+            row = row_of(record, len(self.rows), self._lines, self._end)
+        except (UserError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            where = f"{self.path}:{self._lines}"
+            problem = strip_url_credentials(str(exc).removeprefix(f"{where}: "))
+            self.problems.append(f"{where}: unreadable record ({problem})")
             return
         with self._lock:
             self.rows.append(row)
@@ -251,7 +257,8 @@ class RunIndex:
             raise UnknownNameError(f"{self.path}: no consultation number {index}")
         with self.path.open("rb") as file:
             file.seek(rows[index].offset)
-            record: dict[str, Any] = json.loads(file.readline())
+            line = file.readline().decode("utf-8", "replace")
+        record: dict[str, Any] = json.loads(strip_url_credentials(line))
         return record
 
 

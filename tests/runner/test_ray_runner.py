@@ -1,6 +1,13 @@
 """The Ray runner on a local Ray instance: the same records as the asyncio runner, one store."""
 
 import argparse
+import ipaddress
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -104,3 +111,94 @@ def test_eval_picks_ray_from_its_flags_or_the_experiment():
     assert (flagged.address, flagged.workers) == ("ray://head:10001", 4)
     with pytest.raises(ConfigError, match="add --ray"):
         choose(["--workers", "2"])
+
+
+def processes() -> dict[int, int]:
+    """pid -> parent pid of every process, from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                found[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+def descendants(root: int) -> set[int]:
+    table, found, frontier = processes(), set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in table.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def listening_addresses(pids: set[int]) -> set[str]:
+    """The local addresses the sockets of these processes listen on (TCP, IPv4 and IPv6)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                target = str(fd.readlink())
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    addresses = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                addresses.add(kernel_address(fields[1].split(":")[0]))
+    return addresses
+
+
+def kernel_address(hex_address: str) -> str:
+    """An address as /proc/net/tcp* writes it: 32-bit words in the host's (little) order."""
+    raw = bytes.fromhex(hex_address)
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, words)
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc")
+def test_a_local_instance_listens_on_loopback_only(local_ray: None):
+    assert ray.util.get_node_ip_address() == "127.0.0.1"
+    addresses = listening_addresses(descendants(os.getpid()))
+    assert addresses, "no Ray process found listening"
+    parsed = [ipaddress.ip_address(address) for address in addresses]
+    unmapped = [getattr(ip, "ipv4_mapped", None) or ip for ip in parsed]  # ::ffff:127.0.0.1
+    assert all(ip.is_loopback for ip in unmapped), addresses
+
+
+DRIVER = """
+import subprocess, sys, time
+from clinic_env.runner.ray_runner import reaped_if_orphaned
+before = subprocess.Popen(["sleep", "300"])
+with reaped_if_orphaned():
+    started = subprocess.Popen(["sh", "-c", "sleep 300 & exec sleep 300"])
+print(before.pid, started.pid, flush=True)
+time.sleep(300)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_what_a_killed_driver_started_in_the_block_is_ended_and_nothing_else():
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER], stdout=subprocess.PIPE, text=True)
+    before, started = map(int, driver.stdout.readline().split())
+    deadline = time.monotonic() + 10
+    while len(descendants(started)) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    doomed = {started, *descendants(started)}
+    assert len(doomed) == 2, "the started child and its own child"
+    time.sleep(1)  # the watcher has looked at least once
+    driver.kill()
+    driver.wait()
+    deadline = time.monotonic() + 15
+    while doomed & processes().keys() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = doomed & processes().keys()
+    alive = before in processes()
+    os.kill(before, signal.SIGKILL)  # it was started before the block: ours to end
+    assert not left, "a process started in the block outlived its driver"
+    assert alive, "a process started before the block was ended too"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from clinic_env.errors import ConfigError, UnknownNameError
+from clinic_env.cli.main import main
+from clinic_env.errors import ConfigError, RunFolderError, UnknownNameError
 from clinic_env.runner.experiment import Experiment, load_experiment
 from clinic_env.runner.runner import run_experiment
 from clinic_env.runner.store import RESULTS, RunRecord, read_records
@@ -72,7 +73,7 @@ def test_failed_cells_are_kept_then_retried_on_request(tmp_path: Path):
 
 def test_another_experiment_in_the_same_folder_is_refused(tmp_path: Path):
     run_experiment(experiment(), tmp_path, progress=False)
-    with pytest.raises(ConfigError, match="another experiment"):
+    with pytest.raises(RunFolderError, match="another experiment"):
         run_experiment(experiment(seeds=[5]), tmp_path, progress=False)
 
 
@@ -97,3 +98,21 @@ def test_runs_from_inside_a_running_event_loop(tmp_path: Path):
 
     outcome = asyncio.run(cell())
     assert outcome.ran == 12 and not outcome.interrupted
+
+
+def test_clinic_env_run_resumes_by_default_and_retries_failed_cells(
+    tmp_path: Path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "starter", "--cases", "cardio-001,resp-001", "--seeds", "0,1"]
+    assert main(argv) == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert main(argv) == 0, "the same command finds the same folder"
+    assert "(4 were already there, 0 run now)" in capsys.readouterr().out
+    records = read_records(folder / RESULTS)
+    broken = records[0].transcript.model_copy(update={"outcome": "error", "error": "down"})
+    records[0] = RunRecord(cell=records[0].cell, transcript=broken)
+    (folder / RESULTS).write_text("".join(r.model_dump_json() + "\n" for r in records))
+    assert main([*argv, "--retry-failed"]) == 0
+    assert "(3 were already there, 1 run now)" in capsys.readouterr().out
+    assert not any(r.failed for r in read_records(folder / RESULTS))

@@ -137,7 +137,7 @@ def test_a_doctor_plays_a_whole_consultation_in_the_browser(site, browser):
     wait(browser).until(shown.text_to_be_present_in_element((By.ID, "chat"), "cost $35"))
     assert "tests so far $35" in browser.find_element(By.ID, "status").text
     assert truth not in browser.find_element(By.TAG_NAME, "body").text
-    browser.find_element(By.ID, "differential").send_keys("Myocardial infarction\nPericarditis")
+    browser.find_element(By.ID, "differential").send_keys("STEMI\nPericarditis")
     browser.find_element(By.ID, "submit-diagnosis").click()
     wait(browser).until(shown.visibility_of_element_located((By.ID, "result")))
     no_error(browser)
@@ -148,6 +148,15 @@ def test_a_doctor_plays_a_whole_consultation_in_the_browser(site, browser):
     assert "matched" in browser.find_element(By.ID, "feedback").text
     assert browser.find_element(By.ID, "send").get_attribute("disabled") is not None
     snap(browser, "play-doctor-result")
+
+
+@pytest.mark.parametrize("role", ["doctor", "patient"])
+def test_a_player_abandons_a_consultation_and_is_back_at_the_setup(site, browser, role: str):
+    start(browser, site, role, "cardio-001")
+    browser.find_element(By.ID, "abandon").click()
+    wait(browser).until(shown.presence_of_element_located((By.ID, "setup")))
+    time.sleep(1)  # a patient's page polls: it must stop, not report the play as gone
+    no_error(browser)
 
 
 def test_a_person_plays_the_patient_in_the_browser(site, browser):

@@ -66,7 +66,8 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 def test_every_response_during_play_hides_the_answer_which_comes_only_at_the_end(client):
     checked = 0
-    for case in load_cases("starter"):
+    cases = load_cases("starter")
+    for case in cases:
         names = [case.ground_truth.diagnosis, *case.ground_truth.aliases]
         start = client.post("/api/play", json={"case_id": case.id, "seed": 5, "max_turns": 30})
         assert start.status_code == 200
@@ -86,7 +87,7 @@ def test_every_response_during_play_hides_the_answer_which_comes_only_at_the_end
         assert end.json()["done"]
         assert mentions(end.text, names)  # the answer arrives with the result, and only then
         assert end.json()["result"]["diagnosis"] == case.ground_truth.diagnosis
-    assert checked == 41 * (3 + len(ADVERSARIAL_QUESTIONS) + len(COMMANDS) + 1)
+    assert checked == len(cases) * (3 + len(ADVERSARIAL_QUESTIONS) + len(COMMANDS) + 1)
 
 
 def test_a_doctor_plays_to_a_score_and_the_transcript_is_saved_as_batch_runs_save_it(
@@ -100,7 +101,7 @@ def test_a_doctor_plays_to_a_score_and_the_transcript_is_saved_as_batch_runs_sav
     turn = test.json()["turn"]
     assert (turn["action"], turn["cost_usd"], turn["turnaround_hours"]) == ("order_test", 35, 1)
     assert test.json()["total_cost_usd"] == 35
-    message = "DIAGNOSIS READY:\n1. Myocardial infarction\n2. Aortic dissection"
+    message = "DIAGNOSIS READY:\n1. STEMI\n2. Aortic dissection"
     result = client.post(f"/api/play/{play['id']}/message", json={"text": message}).json()
     assert result["done"] and result["result"]["rank"] == 1
     scores = {s["name"]: s["value"] for s in result["result"]["scores"]}

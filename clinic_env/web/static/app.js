@@ -102,7 +102,7 @@ async function playSetup() {
   const loadCases = async () => {
     const cases = await api(`/api/cases?${query({ dataset: dataset.value })}`);
     fill(caseSelect, el("option", { value: "" }, "random case"),
-      cases.map((c) => el("option", { value: c.id }, `${c.id} (${c.patient})`)));
+      cases.map((c) => el("option", { value: c.id }, c.id)));
   };
   const showRoles = () => {
     doctorField.hidden = role.value !== "patient";
@@ -151,6 +151,14 @@ async function startPlay(request) {
     const start = document.getElementById("start");
     if (start) start.disabled = false;
   }
+}
+
+// Give up a consultation (the server drops it, unsaved unless it had ended) and start anew.
+function abandonButton(play, onAbandon = () => {}) {
+  return el("button", { id: "abandon", type: "button", onclick: () => {
+    onAbandon();
+    api(`/api/play/${play.id}/abandon`, {}).then(() => playSetup()).catch(fail);
+  } }, "Abandon this consultation");
 }
 
 function chatMessage(who, text, meta) {
@@ -240,7 +248,7 @@ function doctorGame(play) {
     el("aside", { className: "tools card" },
       el("h2", {}, "Examine"), exams,
       el("h2", {}, "Order a test"), order, imageButton, images,
-      el("h2", {}, "Diagnosis"), diagnose, end)),
+      el("h2", {}, "Diagnosis"), diagnose, end, abandonButton(play))),
     result);
   message.focus();
 }
@@ -252,7 +260,9 @@ function patientGame(play) {
   const reply = el("textarea", { id: "reply", rows: 2, placeholder: "Answer as the patient" });
   const button = el("button", { id: "send-reply", type: "submit" }, "Answer");
   let pending = null;
+  let abandoned = false;
   const render = (state) => {
+    if (abandoned) return;
     if (pending) pending.remove();
     pending = null;
     for (const turn of state.turns) {
@@ -274,6 +284,7 @@ function patientGame(play) {
   };
   const poll = (failures) => {
     api(`/api/play/${play.id}/next`).then(render).catch((error) => {
+      if (abandoned) return;
       fail(error);
       if (failures < 5) setTimeout(() => poll(failures + 1), 2000);
     });
@@ -295,7 +306,8 @@ function patientGame(play) {
   });
   fill(main, el("section", { className: "play" },
     el("div", { className: "conversation" }, waiting, chat, form),
-    el("aside", { className: "tools card" }, el("h2", {}, "Your notes"), el("pre", { id: "notes" }, play.notes))),
+    el("aside", { className: "tools card" }, el("h2", {}, "Your notes"), el("pre", { id: "notes" }, play.notes),
+      abandonButton(play, () => { abandoned = true; }))),
     result);
   render(play);
 }
@@ -320,7 +332,8 @@ function showResult(section, result, listOwner = "Your") {
     el("div", { className: "columns" },
       el("div", {}, el("h3", {}, "History you drew out"), el("ul", { id: "elicited" }, result.elicited.map((f) => el("li", {}, f)))),
       el("div", {}, el("h3", {}, "History you missed"), el("ul", { id: "missed" }, result.missed.map((f) => el("li", {}, f))))),
-    el("p", { className: "meta" }, `Transcript saved to ${result.saved_to}. `, el("a", { href: "#/play", id: "again",
+    el("p", { className: "meta" }, result.saved_to ? `Transcript saved to ${result.saved_to}. `
+      : `The transcript could not be saved yet (${result.save_error}). `, el("a", { href: "#/play", id: "again",
       onclick: (event) => { event.preventDefault(); playSetup().catch(fail); } }, "Play again")));
   section.hidden = false;
   section.scrollIntoView();
