@@ -4,12 +4,9 @@ naming its file, line and field, since these files are the user's to fix."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from clinic_env.content import content_files, load_yaml_model, validation_message
+from clinic_env.content import content_files, decode_utf8, load_yaml_model, validate_json_line
 from clinic_env.errors import CaseDataError
 from clinic_env.schema.case import Case
 
@@ -38,20 +35,13 @@ def load_jsonl_cases(path: Path) -> tuple[Case, ...]:
     """One case per line, whatever the file's suffix."""
     cases: list[Case] = []
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        raw = path.read_bytes()
     except OSError as exc:
         raise CaseDataError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CaseDataError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
-        try:
-            cases.append(Case.model_validate(data))
-        except ValidationError as exc:
-            raise CaseDataError(validation_message(exc, path, base_line=number)) from None
+    text = decode_utf8(raw, path, CaseDataError).removeprefix("\ufeff")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            cases.append(validate_json_line(line, Case, path, number, CaseDataError))
     return unique(cases, path)
 
 

@@ -8,7 +8,6 @@ same records as a pandas DataFrame (the ``report`` extra) for analyses of one's 
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from clinic_env.runner.store import (
     RESULTS,
     TRANSCRIPTS,
     RunRecord,
+    read_manifest,
     read_records,
     read_transcripts,
 )
@@ -131,10 +131,7 @@ def load_run(folder: Path) -> Run:
         records = played_records(played)
     else:
         raise UserError(f"{folder} is not a run folder: it has no {RESULTS} or {TRANSCRIPTS}")
-    manifest_path = folder / MANIFEST
-    manifest = (
-        json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
-    )
+    manifest = read_manifest(folder) if (folder / MANIFEST).exists() else {}
     return Run(folder=folder, manifest=manifest, records=tuple(records))
 
 

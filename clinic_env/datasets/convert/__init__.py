@@ -7,12 +7,12 @@ or None with the reason reported as a defect). :func:`convert_records` runs one 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clinic_env.content import decode_utf8, parse_json_line
 from clinic_env.datasets.convert import agentclinic, mediq, nejm
 from clinic_env.datasets.convert.common import RecordContext, case_id
 from clinic_env.datasets.convert.rules import conversion_rules
@@ -41,16 +41,17 @@ def read_records(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, parsed value or the :class:`ValueError` that stopped it) per non-empty
     line; a missing final newline, a byte-order mark and CRLF endings are all fine."""
     try:
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        raw = path.read_bytes()
     except OSError as exc:
         raise CaseDataError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    text = decode_utf8(raw, path, CaseDataError).removeprefix("\ufeff")
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, ValueError(f"invalid JSON: {exc.msg} (column {exc.colno})")
+            yield number, parse_json_line(line, path, number, CaseDataError)
+        except CaseDataError as exc:  # one bad record is a defect to count, not a crash
+            yield number, ValueError(str(exc).removeprefix(f"{path}:{number}: "))
 
 
 def detect_format(path: Path) -> str | None:
