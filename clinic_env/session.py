@@ -28,7 +28,12 @@ from clinic_env.agents.base import (
     PatientQuestion,
     is_offline,
 )
-from clinic_env.agents.biasing import BIAS_TARGET_STREAM, BiasPlan, plan_biases
+from clinic_env.agents.biasing import (
+    BIAS_TARGET_STREAM,
+    BiasPlan,
+    check_outside_doctor,
+    plan_biases,
+)
 from clinic_env.agents.model_role import CallLog
 from clinic_env.agents.offline_patient import speaker_label
 from clinic_env.agents.personas import load_bias, load_persona
@@ -139,6 +144,9 @@ class Session:
     log: CallLog = field(default_factory=CallLog)
     matcher: DiagnosisMatcher = field(default_factory=DiagnosisMatcher.from_content)
     consultation_id: str | None = None
+    outside_doctor: bool = True
+    """The doctor is a policy or a person (no instructions of ours): doctor biases must be
+    shown in its brief, or refused."""
 
     def __post_init__(self) -> None:
         options = self.options
@@ -209,7 +217,7 @@ class Session:
         return DoctorObservation(text, c.turn_count + 1, c.turns_left, self.doctor_view, images)
 
     def _opening(self) -> str:
-        notes = self.bias_plan.texts("doctor", placement="case")
+        notes = self.bias_plan.brief_texts(outside_doctor=self.outside_doctor)
         brief, _ = self.guard.scrub(" ".join((self.case.doctor_brief, *notes)))
         statement, _ = self.guard.scrub(self.case.opening_statement)
         return opening_text(
@@ -457,6 +465,10 @@ class Session:
         return transcript
 
 
+OUTSIDE_DOCTORS = frozenset({"human"})
+"""Doctor labels that stand for a person: like a policy, they get no instructions of ours."""
+
+
 def create_session(
     case: Case,
     options: SessionOptions | None = None,
@@ -480,8 +492,9 @@ def create_session(
         agents: ``{"patient": AgentFactory(...)}`` or ``"measurement"``: an agent made from
             the role's view (the answer already withheld), such as a person at a keyboard or
             a policy under training, in place of the option's registered agent or model.
-        doctor: only names the doctor in the transcript; create it with
-            :func:`create_doctor`.
+        doctor: names the doctor in the transcript (create it with :func:`create_doctor`);
+            without one (or "human"), the doctor is outside the simulator, a policy or a
+            person, and its doctor biases are shown in its brief or refused.
         context: the roles' shared client and call log (a fresh one by default).
         consultation_id: the record's id (by default made from dataset, case, persona,
             biases, doctor and seed).
@@ -518,6 +531,7 @@ def create_session(
         judge=context.judge(options.judge),
         log=context.log,
         consultation_id=consultation_id,
+        outside_doctor=doctor is None or role_label(doctor) in OUTSIDE_DOCTORS,
     )
 
 
@@ -549,14 +563,18 @@ def check_options(
     *,
     personas: Sequence[str | None] = (),
     client: ModelClient | None = None,
+    outside_doctor: bool = True,
 ) -> None:
     """Check every name the options give (personas, biases, reward spec, evaluators, agents)
     and every model's key and server, so a mistake is one error when a face is built, not a
-    failed consultation later. Servers are not dialled when ``client`` replays a record."""
+    failed consultation later. Servers are not dialled when ``client`` replays a record. For
+    an ``outside_doctor`` (a policy, a person), doctor biases it cannot be shown are refused."""
     for name in {*personas, options.persona}:
         load_persona(name)
     for bias in options.biases:
         load_bias(bias)
+    if outside_doctor:
+        check_outside_doctor(options.biases)
     load_reward_spec(options.reward)
     for name in options.evaluators or ():
         EVALUATORS.get(name)

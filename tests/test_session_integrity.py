@@ -5,6 +5,8 @@ import asyncio
 
 import pytest
 
+from clinic_env.envs.gym_env import ClinicEnv
+from clinic_env.errors import ConfigError
 from clinic_env.llm.client import ModelClient
 from clinic_env.roles import RoleContext
 from clinic_env.schema import Action, ActionKind
@@ -191,3 +193,20 @@ def test_structured_end_action_ends_without_diagnosis():
     session = create_session(minimal_case())
     result = step(session, Action(kind=ActionKind.END))
     assert result.info["outcome"] == "ended" and result.info["score"]["diagnosed"] == 0.0
+
+
+def test_doctor_biases_reach_an_outside_doctor_in_its_brief_or_are_refused():
+    """A policy or a person has no instructions of ours: a doctor bias is shown in the brief
+    where its placement allows, and refused by name where it does not, never ignored."""
+    case = minimal_case()
+    shown = create_session(case, biases=("doctor:recency",), seed=2)
+    target = next(iter(shown.bias_plan.targets.values()))
+    assert target in shown.opening
+    plain = create_session(case, seed=2)
+    assert target not in plain.opening
+    with pytest.raises(ConfigError, match="doctor:gender"):
+        create_session(case, biases=("doctor:gender",), seed=2)
+    with pytest.raises(ConfigError, match="doctor:gender"):
+        ClinicEnv("starter", biases=("doctor:gender",))
+    # a model doctor carries it in its instructions instead
+    create_session(case, biases=("doctor:gender",), seed=2, doctor=MODEL_PATIENT)

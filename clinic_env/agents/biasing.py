@@ -1,13 +1,23 @@
-"""Pointing biases at a case: the seeded wrong diagnosis, and what each role is given.
+"""Pointing biases at a case: the wrong diagnosis favoured, and what each role is given.
 
-AgentClinic points every cognitive bias at one fixed disease; BiasMedQA points each at a
-specific wrong answer. Here a cognitive bias favours a wrong diagnosis drawn, with the
-consultation's seed, from the case's own differential or MCQ options (or, when the case has
-neither, from the knowledge base's diseases of the same specialty, sex and age). One target is
-drawn per case and seed, whichever biases are given, so runs of different biases on the same
-case and seed are paired on the same wrong answer. The target is never the ground truth: the
-matcher and the leak guard both reject any candidate that names it, and every rendered text
+A cognitive bias favours one wrong diagnosis, its *target*. The targeted variants draw it,
+with the consultation's seed, from the case's own differential or MCQ options (or, when the
+case has neither, from the knowledge base's diseases of the same specialty, sex and age); the
+source-faithful variants aim where their source did: AgentClinic's at one fixed disease
+("cancer"), BiasMedQA's at a wrong MCQ option. One target is drawn per case and seed, whichever
+biases are given, so runs of different biases on the same case and seed are paired on the same
+wrong answer.
+
+A drawn target is never the ground truth and never shares a distinctive word with it or any of
+its aliases (after folding and stemming, generic words such as "acute" or "syndrome" aside):
+"Tension pneumothorax" is never aimed at on a case of primary spontaneous pneumothorax, so a
+biased episode cannot hint at the answer. A fixed target is the same on every case, so it
+tells nothing about any case's answer; it is kept as the source had it. Every rendered text
 passes the leak guard before any agent sees it.
+
+For a doctor outside the simulator (a Gym policy, a person), no instructions of ours reach it:
+:meth:`BiasPlan.brief_texts` gives the doctor bias texts to show in the brief it reads first,
+where the bias may be shown there, and refuses the others with a :class:`ConfigError`.
 """
 
 from __future__ import annotations
@@ -17,19 +27,31 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from clinic_env.agents.doctors.ranking import age_group
 from clinic_env.agents.personas import parse_bias
-from clinic_env.errors import ContentError
-from clinic_env.language.knowledge import diseases
+from clinic_env.errors import ConfigError, ContentError
+from clinic_env.language.knowledge import age_group, diseases
 from clinic_env.language.leak import LeakGuard, leak_guard
+from clinic_env.language.lexicon import share_distinctive_word
 from clinic_env.language.matcher import DiagnosisMatcher
 from clinic_env.language.text import fold
 from clinic_env.protocol.texts import protocol_texts
 from clinic_env.schema.case import Case
-from clinic_env.schema.persona import Bias, BiasBehaviour, BiasRole, PersonaBehaviour
+from clinic_env.schema.persona import TARGET, TEST, Bias, BiasRole
 
 BIAS_TARGET_STREAM = "bias-target"
 """The name of the random stream, per case and seed, that draws the biases' target."""
+
+
+@dataclass(frozen=True, slots=True)
+class PatientLines:
+    """A patient bias's offline lines with the target and its test filled in (see
+    :class:`~clinic_env.schema.persona.BiasBehaviour` for when each is said)."""
+
+    belief: tuple[str, ...] = ()
+    pushback: tuple[str, ...] = ()
+    concede: tuple[str, ...] = ()
+    requests: tuple[str, ...] = ()
+    asks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +65,12 @@ class BiasUse:
     """What a model playing the role is told (or, for placement "case", the doctor reads)."""
     says: str | None = None
     """The line the offline patient voices once, if the bias gives it one."""
+    brief: str | None = None
+    """A doctor bias's text as the brief shows it, where the bias may be shown there."""
+    lines: PatientLines = PatientLines()
+    """The offline patient's other lines."""
+    tests: tuple[str, ...] = ()
+    """Tests that would confirm the target (knowledge base), first the likeliest asked for."""
 
     @property
     def key(self) -> str:
@@ -61,10 +89,68 @@ class BiasPlan:
     def texts(self, role: BiasRole, placement: str = "instructions") -> list[str]:
         return [use.text for use in self.for_role(role, placement)]
 
+    def brief_texts(self, outside_doctor: bool) -> list[str]:
+        """The doctor bias texts to add to the brief the doctor reads first.
+
+        Those placed in the case reach every doctor. A doctor outside the simulator (a Gym
+        policy, a person) has no instructions of ours, so every other doctor bias must be shown
+        in its brief too, which its ``shown_in`` must allow.
+
+        Args:
+            outside_doctor: whether the doctor is outside the simulator (no system prompt of
+                ours); model and scripted doctors are not.
+
+        Returns:
+            The texts, targets filled in and leak-guarded, in the order the biases were given.
+
+        Raises:
+            ConfigError: for an outside doctor, naming a doctor bias that may not be shown in
+                the brief, and why.
+        """
+        texts = []
+        for use in self.uses:
+            if use.role != "doctor":
+                continue
+            if use.bias.placement == "case":
+                texts.append(use.text)
+            elif outside_doctor:
+                if use.brief is None:
+                    raise ConfigError(_refusal(use.key, use.bias))
+                texts.append(use.brief)
+        return texts
+
     @property
     def targets(self) -> dict[str, str]:
         """``"role:bias" -> target`` for the cognitive biases, for the transcript."""
         return {use.key: use.target for use in self.uses if use.target is not None}
+
+
+def check_outside_doctor(specs: Sequence[str]) -> None:
+    """Refuse, before any case is drawn, doctor biases an outside doctor cannot be shown.
+
+    Call it where an env or run is built whose doctor is a policy or a person.
+
+    Raises:
+        ConfigError: naming the first such bias and why.
+    """
+    for spec in specs:
+        bias, roles = parse_bias(spec)
+        if "doctor" in roles and "brief" not in bias.shown_in:
+            raise ConfigError(_refusal(f"doctor:{bias.id}", bias))
+
+
+def _refusal(key: str, bias: Bias) -> str:
+    why = (
+        "it asks the doctor to hold a prejudice about the patient"
+        if bias.kind == "implicit"
+        else "it is written as the doctor's own state of mind"
+    )
+    return (
+        f"bias {key!r} cannot be given to a doctor outside the simulator (a policy or a "
+        f"person): {why}, which only a model doctor's instructions can carry, and an outside "
+        "doctor reads only the brief. Give it to a model doctor, or choose a bias that may be "
+        "shown in the brief (`clinic-env biases list` shows where each is placed)"
+    )
 
 
 @runtime_checkable
@@ -74,29 +160,15 @@ class TakesBiases(Protocol):
     def take_biases(self, uses: Sequence[BiasUse]) -> None: ...
 
 
-def shifted_behaviour(
-    behaviour: PersonaBehaviour, shifts: Iterable[BiasBehaviour]
-) -> PersonaBehaviour:
-    """A persona's numbers with every bias's shifts added, clipped to their ranges."""
-    disclosure, patience, cues = behaviour.disclosure, behaviour.patience, behaviour.emotional_cues
-    for shift in shifts:
-        disclosure += shift.disclosure
-        patience += shift.patience
-        cues += shift.emotional_cues
-    return PersonaBehaviour(
-        verbosity=behaviour.verbosity,
-        disclosure=min(1.0, max(0.0, disclosure)),
-        patience=max(1, patience),
-        emotional_cues=min(1.0, max(0.0, cues)),
-    )
-
-
 def _is_truth(candidate: str, case: Case, matcher: DiagnosisMatcher, guard: LeakGuard) -> bool:
+    """Whether ``candidate`` names the truth, or shares a distinctive word with any of its
+    names (so aiming a bias at it would hint at the answer)."""
     truth = case.ground_truth
     return (
         guard.scrub(candidate)[1]
         or matcher.matches(candidate, truth.diagnosis, truth.aliases)
         or matcher.matches(truth.diagnosis, candidate)
+        or any(share_distinctive_word(candidate, n) for n in (truth.diagnosis, *truth.aliases))
     )
 
 
@@ -138,10 +210,7 @@ _CANDIDATES: dict[tuple[object, ...], tuple[str, ...]] = {}
 
 def _candidates(case: Case, matcher: DiagnosisMatcher, guard: LeakGuard) -> list[str]:
     truth = case.ground_truth
-    named = [item.diagnosis for item in truth.differentials]
-    if case.options:
-        options = sorted(case.options.items())
-        named += [text for letter, text in options if letter != truth.answer_option]
+    named = [item.diagnosis for item in truth.differentials] + _wrong_options(case)
     wrong = [n for n in _unique(named) if not _is_truth(n, case, matcher, guard)]
     if wrong:
         return wrong
@@ -153,13 +222,44 @@ def _candidates(case: Case, matcher: DiagnosisMatcher, guard: LeakGuard) -> list
     return [n for n in _unique(pool) if not _is_truth(n, case, matcher, guard)]
 
 
+def _wrong_options(case: Case) -> list[str]:
+    if not case.options:
+        return []
+    answer = case.ground_truth.answer_option
+    return [text for letter, text in sorted(case.options.items()) if letter != answer]
+
+
 def bias_target(case: Case, rng: random.Random, matcher: DiagnosisMatcher | None = None) -> str:
-    """The wrong diagnosis the cognitive biases of one consultation favour: the first draw
-    from ``rng``, which the session makes a stream of its own per case and seed."""
+    """The wrong diagnosis the targeted cognitive biases of one consultation favour: the first
+    draw from ``rng``, which the session makes a stream of its own per case and seed."""
     candidates = target_candidates(case, matcher or DiagnosisMatcher.from_content(), _guard(case))
     if not candidates:
         raise ContentError(f"case {case.id!r}: no wrong diagnosis is left to aim a bias at")
     return rng.choice(candidates)
+
+
+def _option_target(
+    case: Case, drawn: str, rng: random.Random, matcher: DiagnosisMatcher | None
+) -> str:
+    """A wrong MCQ option (BiasMedQA's target): the drawn target when it is one, else drawn
+    from the options (the drawn target on a case without usable options)."""
+    candidates = target_candidates(case, matcher or DiagnosisMatcher.from_content(), _guard(case))
+    options = {fold(text) for text in _wrong_options(case)}
+    usable = [name for name in candidates if fold(name) in options]
+    if not usable or fold(drawn) in options:
+        return drawn
+    return rng.choice(usable)
+
+
+def confirming_tests(target: str | None) -> tuple[str, ...]:
+    """The knowledge base's tests that support ``target`` (none for a disease it lacks)."""
+    if target is None:
+        return ()
+    wanted = fold(target)
+    for disease in diseases():
+        if wanted in {fold(name) for name in (disease.name, *disease.aliases)}:
+            return tuple(test.test for test in disease.tests)
+    return ()
 
 
 def plan_biases(
@@ -170,24 +270,34 @@ def plan_biases(
 ) -> BiasPlan:
     """The biases ``specs`` name (``"recency"``, ``"doctor:recency"``) pointed at ``case``.
 
-    ``rng`` draws the target (first, see :func:`bias_target`) and then the offline lines.
+    ``rng`` draws the target (first, see :func:`bias_target`), a wrong option where a bias
+    wants one, and then the offline lines.
     """
     if not specs:
         return BiasPlan()
     guard = _guard(case)
     parsed = [parse_bias(spec) for spec in specs]
-    target = None
-    if any(bias.kind == "cognitive" for bias, _ in parsed):
-        target = bias_target(case, rng, matcher)
+    aimed = [bias.target.kind for bias, _ in parsed if bias.kind == "cognitive"]
+    drawn = option = None
+    if {"drawn", "wrong_option"} & set(aimed):
+        drawn = bias_target(case, rng, matcher)
+    if "wrong_option" in aimed and drawn is not None:
+        option = _option_target(case, drawn, rng, matcher)
     uses = []
     for bias, roles in parsed:
-        aim = target if bias.kind == "cognitive" else None
+        aim = _aim(bias, drawn, option)
+        tests = confirming_tests(aim)
         for role in roles:
             says = None
-            if role == "patient" and bias.offline.says:
-                says = guard.scrub(_fill(rng.choice(bias.offline.says), aim))[0]
+            lines = PatientLines()
+            if role == "patient":
+                if bias.offline.says:
+                    says = _fill(rng.choice(bias.offline.says), aim, tests, guard)
+                lines = _patient_lines(bias, aim, tests, guard)
             text = guard.scrub(bias.text(role, aim))[0]
-            uses.append(BiasUse(bias, role, aim, text, says))
+            brief = bias.brief_text(aim) if role == "doctor" else None
+            brief = guard.scrub(brief)[0] if brief is not None else None
+            uses.append(BiasUse(bias, role, aim, text, says, brief, lines, tests))
     keys = [use.key for use in uses]
     repeated = sorted({key for key in keys if keys.count(key) > 1})
     if repeated:
@@ -195,10 +305,57 @@ def plan_biases(
     return BiasPlan(tuple(uses))
 
 
+def _aim(bias: Bias, drawn: str | None, option: str | None) -> str | None:
+    if bias.kind != "cognitive":
+        return None
+    if bias.target.kind == "fixed":
+        return bias.target.name
+    return option if bias.target.kind == "wrong_option" else drawn
+
+
+def _patient_lines(
+    bias: Bias, aim: str | None, tests: tuple[str, ...], guard: LeakGuard
+) -> PatientLines:
+    offline = bias.offline
+
+    def fill(lines: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_fill(line, aim, tests, guard) for line in lines)
+
+    return PatientLines(
+        fill(offline.belief),
+        fill(offline.pushback),
+        fill(offline.concede),
+        fill(offline.requests),
+        fill(offline.asks),
+    )
+
+
 def _guard(case: Case) -> LeakGuard:
     truth = case.ground_truth
     return leak_guard((truth.diagnosis, *truth.aliases), protocol_texts().redacted)
 
 
-def _fill(line: str, target: str | None) -> str:
-    return line.replace("{target}", target) if target is not None else line
+def _fill(line: str, target: str | None, tests: tuple[str, ...], guard: LeakGuard) -> str:
+    if target is not None:
+        line = line.replace(TARGET, target)
+    return guard.scrub(line.replace(TEST, _test_phrase(tests)))[0]
+
+
+_VOWEL_SOUND_LETTERS = frozenset("AEFHILMNORSX")
+"""Capitals read with a vowel sound ("an ECG", "an MRI", "an X-ray")."""
+
+
+def _test_phrase(tests: tuple[str, ...]) -> str:
+    """The first confirming test as a noun phrase ("an ECG", "a blood culture"), or a
+    generic one when the knowledge base has none."""
+    if not tests:
+        return "a test"
+    name = tests[0]
+    head = name.split()[0]
+    abbreviated = sum(c.isupper() for c in head) >= 2 or head[:2].endswith("-")
+    if not abbreviated:
+        name = name[:1].lower() + name[1:]
+        article = "an" if name[:1] in "aeiou" else "a"
+    else:
+        article = "an" if name[:1] in _VOWEL_SOUND_LETTERS else "a"
+    return f"{article} {name}"

@@ -1,32 +1,35 @@
 """The offline patient: answers from the case's facts, never invents, never diagnoses.
 
-It retrieves the facts most relevant to the doctor's question (weighted word overlap with
-synonym groups, a bonus when the question's topic matches a fact's category), tells at most
-as many as its persona's verbosity allows, may hold a fact back the first time it is asked
+It answers the question asked (see :mod:`clinic_env.language.facts`): a history question from
+the facts of the category it asks about, a question about the illness from the story, a guess
+at or proposal of a diagnosis with a reply that never depends on the name. It tells at most as
+many facts as its persona's verbosity allows, may hold a fact back the first time it is asked
 (persona disclosure), denies or says it does not know what the case does not contain, grows
 impatient after its persona's patience runs out, and deflects any attempt to make it name a
 diagnosis or reveal its instructions. Its words are the case's facts and the content files'
 phrases, nothing else, so it cannot state what the case does not hold.
 
-Biases it is given shift its persona's numbers (a distrustful patient discloses less) and may
-give it one line to voice, once: a cognitive bias's belief about the wrong diagnosis it
-favours, said on its turn or when the doctor asks for the patient's own idea of the illness.
+Biases act through a :class:`Stance` each (docs/biases.md): a guard over topics the patient
+keeps back until the doctor builds the rapport that bias responds to, a belief about the wrong
+diagnosis it favours that comes back when asked about ideas, worries or expectations, pushback
+on the doctor's proposals until it yields (or never), requests for the test that would confirm
+the belief, and questions asked back.
 """
 
 from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from clinic_env.agents.base import PATIENTS, PatientQuestion, PatientReply
-from clinic_env.agents.biasing import BiasUse, shifted_behaviour
+from clinic_env.agents.biasing import BiasUse
 from clinic_env.content import content_path, load_yaml_model
-from clinic_env.language.facts import STORY_TOPICS, build_index
+from clinic_env.language.facts import STORY_CATEGORIES, STORY_TOPICS, build_index
 from clinic_env.language.lexicon import Lexicon, Question, lexicon
 from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import Fact, PatientView
-from clinic_env.schema.persona import Persona
+from clinic_env.schema.persona import BiasBehaviour, Persona, PersonaBehaviour
 
 
 class PatientPhrases(Frozen):
@@ -35,6 +38,12 @@ class PatientPhrases(Frozen):
     deflect: tuple[str, ...]
     hesitate: tuple[str, ...]
     nothing_more: tuple[str, ...]
+    guess: tuple[str, ...]
+    acknowledge: tuple[str, ...]
+    ideas: tuple[str, ...]
+    concerns: tuple[str, ...]
+    expectations: tuple[str, ...]
+    thanks: tuple[str, ...]
     speaker_self: str
 
 
@@ -52,6 +61,86 @@ def speaker_label(view: PatientView) -> str:
     return default_phrases().speaker_self
 
 
+def shifted_behaviour(
+    behaviour: PersonaBehaviour, shifts: Iterable[BiasBehaviour]
+) -> PersonaBehaviour:
+    """A persona's numbers with every bias's shifts added, clipped to their ranges."""
+    verbosity, disclosure = behaviour.verbosity, behaviour.disclosure
+    patience, cues = behaviour.patience, behaviour.emotional_cues
+    for shift in shifts:
+        verbosity += shift.verbosity
+        disclosure += shift.disclosure
+        patience += shift.patience
+        cues += shift.emotional_cues
+    return PersonaBehaviour(
+        verbosity=min(1.0, max(0.0, verbosity)),
+        disclosure=min(1.0, max(0.0, disclosure)),
+        patience=max(1, patience),
+        emotional_cues=min(1.0, max(0.0, cues)),
+    )
+
+
+class Stance:
+    """One bias acted out by the offline patient, turn by turn."""
+
+    def __init__(self, use: BiasUse) -> None:
+        self.rules = use.bias.offline
+        self.says = use.says
+        self.lines = use.lines
+        self.guard = 1.0
+        """1 while fully on guard; each rapport message of a kind it responds to lowers it."""
+        self.pushed = 0
+        self.yielded = False
+        self._turns: dict[str, int] = {}
+
+    def _next(self, name: str, lines: tuple[str, ...]) -> str:
+        """The next of ``lines``, in turn, so a repeated cue does not repeat the same words."""
+        count = self._turns.get(name, 0)
+        self._turns[name] = count + 1
+        return lines[count % len(lines)]
+
+    def hear(self, asked: Question) -> None:
+        if asked.rapport & set(self.rules.rapport_cues):
+            self.guard = max(0.0, self.guard - self.rules.rapport)
+
+    def withheld(self, topics: frozenset[str]) -> float:
+        """The (negative) change to the chance of telling a fact on these topics now."""
+        return self.guard * sum(self.rules.withholds.get(topic, 0.0) for topic in topics)
+
+    def belief(self, cue: str) -> str | None:
+        """The belief restated, when ``cue`` brings it back and the patient holds it still."""
+        if self.yielded or not self.lines.belief or cue not in self.rules.belief_on:
+            return None
+        self.says = None
+        return self._next("belief", self.lines.belief)
+
+    def push(self) -> str | None:
+        """Pushback on a proposal (with a request, if it has one), or the concession."""
+        if self.yielded or not self.lines.pushback:
+            return None
+        self.pushed += 1
+        if self.rules.yields_after and self.pushed > self.rules.yields_after:
+            self.yielded = True
+            return self._next("concede", self.lines.concede)
+        line = self._next("pushback", self.lines.pushback)
+        if self.lines.requests:
+            line = f"{line} {self._next('requests', self.lines.requests)}"
+        return line
+
+    def extras(self, turn: int) -> list[str]:
+        """What this bias adds to reply number ``turn`` unasked."""
+        rules, found = self.rules, []
+        if self.says is not None and turn >= rules.voice_turn:
+            found.append(self.says)
+            self.says = None
+        if rules.request_turn == turn and not self.yielded:
+            found.append(self._next("requests", self.lines.requests))
+        asking = rules.asks_every and turn > rules.voice_turn and self.guard > 0
+        if asking and (turn - rules.voice_turn) % rules.asks_every == 0 and not self.yielded:
+            found.append(self._next("asks", self.lines.asks))
+        return found
+
+
 class OfflinePatient:
     """A deterministic, fact-grounded patient driven by a persona's numbers."""
 
@@ -63,31 +152,19 @@ class OfflinePatient:
         self.rng = rng
         self.words: Lexicon = lexicon()
         self.index = build_index(view.facts)
-        defaults = default_phrases()
-        phrases = persona.phrases
-        self.unknown = phrases.unknown or defaults.unknown
-        self.deny = defaults.deny
-        self.deflect = defaults.deflect
-        self.hesitate = defaults.hesitate
-        self.nothing_more = defaults.nothing_more
-        self.cues = phrases.cues
-        self.impatience = phrases.impatience
-        self.openers = phrases.openers
+        self.phrases = default_phrases()
+        self.unknown = persona.phrases.unknown or self.phrases.unknown
         self.behaviour = persona.behaviour
-        self.max_facts = 1 + round(self.behaviour.verbosity * 2)
+        self.stances: list[Stance] = []
         self.told: set[int] = set()
         self.withheld: set[int] = set()
         self.turns = 0
-        self.beliefs: list[tuple[int, str]] = []
-        """(reply number, line) still to voice, from the biases taken."""
 
     def take_biases(self, uses: Sequence[BiasUse]) -> None:
-        """Act out the patient's biases: shifted persona numbers and lines voiced once."""
+        """Act out the patient's biases: shifted persona numbers and a stance per bias."""
         mine = [use for use in uses if use.role == "patient"]
         self.behaviour = shifted_behaviour(self.persona.behaviour, (u.bias.offline for u in mine))
-        self.beliefs = sorted(
-            (use.bias.offline.voice_turn, use.says) for use in mine if use.says is not None
-        )
+        self.stances = [Stance(use) for use in mine]
 
     async def reply(self, question: PatientQuestion) -> PatientReply:
         return self.answer(question.text)
@@ -96,60 +173,102 @@ class OfflinePatient:
         """The synchronous core of :meth:`reply` (no I/O)."""
         self.turns += 1
         asked = self.words.question(question)
-        if asked.is_probe:
-            if self.beliefs:
-                return PatientReply(self._decorate(self.beliefs.pop(0)[1]))
-            return PatientReply(self._decorate(self.rng.choice(self.deflect)))
+        for stance in self.stances:
+            stance.hear(asked)
+        body, chosen = self._respond(asked)
+        self.told.update(chosen)
+        extras = [line for stance in self.stances for line in stance.extras(self.turns)]
+        return PatientReply(self._decorate(" ".join((body, *extras))), tuple(chosen))
+
+    def _respond(self, asked: Question) -> tuple[str, list[int]]:
+        """The reply's body and the facts it tells."""
+        if asked.is_probe or asked.kind == "guess":
+            cue = "probe" if asked.is_probe else "guess"
+            said = self._first(stance.belief(cue) for stance in self.stances)
+            lines = self.phrases.deflect if asked.is_probe else self.phrases.guess
+            return said or self.rng.choice(lines), []
+        if asked.kind == "proposal":
+            said = self._first(stance.push() for stance in self.stances)
+            return said or self.rng.choice(self.phrases.acknowledge), []
+        if asked.rapport and asked.is_statement:
+            return self.rng.choice(self.phrases.thanks), []
+        for kind in sorted(asked.ice):
+            said = self._first(stance.belief(kind) for stance in self.stances)
+            if said:
+                return said, []
         chosen, held_back = self._select(asked)
         if chosen:
-            body = " ".join(self._voice(self.view.facts[i]) for i in chosen)
-        elif held_back:
-            body = self.rng.choice(self.hesitate)
-        elif asked.is_open:
-            body = self.rng.choice(self.nothing_more)
-        elif asked.is_yes_no:
-            body = self.rng.choice(self.deny)
-        else:
-            body = self.rng.choice(self.unknown)
-        self.told.update(chosen)
-        if self.beliefs and self.beliefs[0][0] <= self.turns:
-            body = f"{body} {self.beliefs.pop(0)[1]}"
-        return PatientReply(self._decorate(body), tuple(chosen))
+            return " ".join(self._voice(self.view.facts[i]) for i in chosen), chosen
+        if held_back:
+            return self.rng.choice(self.phrases.hesitate), []
+        if asked.ice:
+            return self.rng.choice(getattr(self.phrases, sorted(asked.ice)[0])), []
+        if asked.is_open:
+            return self.rng.choice(self.phrases.nothing_more), []
+        if asked.is_yes_no:
+            return self.rng.choice(self.phrases.deny), []
+        return self.rng.choice(self.unknown), []
+
+    @staticmethod
+    def _first(lines: Iterable[str | None]) -> str | None:
+        return next((line for line in lines if line), None)
 
     def _select(self, asked: Question) -> tuple[list[int], bool]:
         """The facts to tell, and whether a relevant fact was held back."""
         candidates: Sequence[int]
+        untold = [i for i in self.index.story_order if i not in self.told]
         if asked.is_open and asked.topics <= STORY_TOPICS:
-            candidates = [i for i in self.index.story_order if i not in self.told]
+            candidates = untold
         else:
             candidates = self.index.relevant(asked)
+            if not candidates and self._about_the_complaint(asked):
+                candidates = untold
+        most = 1 + round(self.behaviour.verbosity * 2)
         chosen: list[int] = []
         held_back = False
-        disclosure = self.behaviour.disclosure
         for i in candidates:
-            if len(chosen) == self.max_facts:
+            if len(chosen) == most:
                 break
-            if i in self.told or i in self.withheld or self.rng.random() < disclosure:
+            if i in self.told:
                 chosen.append(i)
-            else:
+            elif i not in self.withheld and self.rng.random() >= self.behaviour.disclosure:
                 self.withheld.add(i)
                 held_back = True
+            elif not self._dares(i):
+                held_back = True
+            else:
+                chosen.append(i)
         return chosen, held_back
+
+    def _about_the_complaint(self, asked: Question) -> bool:
+        """A question about the complaint itself ("when did it start?", "is it getting
+        worse?"), naming nothing else the case holds: the story answers it when no fact
+        answers it by its words."""
+        words = self.words
+        complaint = asked.topics & set(STORY_CATEGORIES)
+        history = asked.topics & words.history_categories
+        held = words.specific(asked.terms) & set(self.index.postings)
+        return bool(complaint) and not history and not held and not asked.ice
+
+    def _dares(self, fact: int) -> bool:
+        """Whether the biases' guard lets a fact out this time (drawn afresh at each ask)."""
+        chance = 1.0 + sum(s.withheld(self.index.topics[fact]) for s in self.stances)
+        return chance >= 1.0 or self.rng.random() < chance
 
     def _voice(self, fact: Fact) -> str:
         return fact.says or fact.text
 
     def _decorate(self, body: str) -> str:
         """Add the persona's opener, emotional cue and impatience around the answer."""
-        behaviour = self.behaviour
+        behaviour, phrases = self.behaviour, self.persona.phrases
         parts = []
-        if self.openers and self.rng.random() < 0.5:
-            parts.append(self.rng.choice(self.openers))
+        if phrases.openers and self.rng.random() < 0.5:
+            parts.append(self.rng.choice(phrases.openers))
         parts.append(body)
-        if self.cues and self.rng.random() < behaviour.emotional_cues:
-            parts.append(self.rng.choice(self.cues))
-        if self.impatience and self.turns > behaviour.patience:
-            parts.append(self.rng.choice(self.impatience))
+        if phrases.cues and self.rng.random() < behaviour.emotional_cues:
+            parts.append(self.rng.choice(phrases.cues))
+        if phrases.impatience and self.turns > behaviour.patience:
+            parts.append(self.rng.choice(phrases.impatience))
         return " ".join(parts)
 
 

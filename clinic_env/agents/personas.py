@@ -7,6 +7,8 @@ from typing import TypeVar
 
 from clinic_env.content import content_path, load_yaml_folder
 from clinic_env.errors import ContentError, UnknownNameError
+from clinic_env.language.lexicon import lexicon
+from clinic_env.schema.case import FACT_CATEGORIES
 from clinic_env.schema.persona import Bias, BiasRole, Persona
 
 DEFAULT_PERSONA = "plain"
@@ -42,8 +44,32 @@ def load_persona(persona_id: str | None) -> Persona:
 
 @functools.cache
 def biases() -> dict[str, Bias]:
-    """Every bundled bias by id, in file-name order."""
-    return _by_id("biases", Bias, "bias")
+    """Every bundled bias by id, in file-name order, each file's variants after it."""
+    found: dict[str, Bias] = {}
+    for bias_id, bias in _by_id("biases", Bias, "bias").items():
+        _check_behaviour(bias)
+        found[bias_id] = bias
+        for variant_id in bias.variants:
+            if (
+                variant_id in found
+                or content_path("agents", "biases", f"{variant_id}.yaml").exists()
+            ):
+                raise ContentError(f"bias {bias_id!r}: variant id {variant_id!r} is taken")
+            found[variant_id] = bias.variant(variant_id)
+    return found
+
+
+def _check_behaviour(bias: Bias) -> None:
+    """The topics and rapport kinds a bias's offline behaviour names exist in the lexicon."""
+    words = lexicon()
+    topics = set(FACT_CATEGORIES) | words.sensitive_topics
+    unknown = sorted(set(bias.offline.withholds) - topics)
+    unknown += sorted(set(bias.offline.rapport_cues) - set(words.data.rapport))
+    if unknown:
+        path = content_path("agents", "biases", f"{bias.id}.yaml")
+        raise ContentError(
+            f"{path} (field offline): unknown topics or rapport kinds: {', '.join(unknown)}"
+        )
 
 
 def parse_bias(spec: str) -> tuple[Bias, tuple[BiasRole, ...]]:

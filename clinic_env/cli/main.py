@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from importlib import metadata
 from collections.abc import Sequence
+from importlib import metadata
 
 from clinic_env.cli import biases as biases_command
 from clinic_env.cli import cases as cases_command

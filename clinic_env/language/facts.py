@@ -1,8 +1,15 @@
-"""The facts of one case as an inverted index of weighted terms, and the facts a free-text
-reply tells.
+"""The facts of one case as an inverted index of weighted terms, the facts that answer a
+question, and the facts a free-text reply tells.
 
 The offline patient retrieves by it; model-backed and human patients, the parallel env and the
 fidelity checks judge by it which facts a reply told. Built once per case and shared.
+
+A question is answered by what it asks, as a real patient would: a history question (past
+history, medications, allergies, social, family, or a topic such as contraception) from the
+facts of that category or topic only, matching an illness it names strictly; a question about
+the illness itself from the story (presenting complaint, its history, the review of systems)
+by the words and word groups it shares with the facts; a guess at or proposal of a diagnosis
+by no fact at all, whatever it names.
 """
 
 from __future__ import annotations
@@ -11,16 +18,20 @@ import functools
 import math
 from dataclasses import dataclass, field
 
-from clinic_env.language.lexicon import Question, lexicon
+from clinic_env.language.lexicon import Question, lexicon, same_word
 from clinic_env.schema.case import Fact
 
-RELEVANCE_THRESHOLD = 1.6
-"""Minimum weighted overlap for a fact to count as an answer to the question."""
+RELEVANCE_THRESHOLD = math.log(1 + 3)
+"""Minimum weighted overlap for a fact to count as an answer to a story question: a word (or
+word group) held by at most a third of the case's facts is an answer alone (a case of too few
+facts to reach it needs a word held by one fact)."""
 CATEGORY_BONUS = 1.2
 MAX_REMEMBERED_QUESTIONS = 4096
 STORY_CATEGORIES = ("presenting_complaint", "history_of_present_illness")
 STORY_TOPICS = frozenset((*STORY_CATEGORIES, "review_of_systems"))
 """An open question about these topics ("what brings you", "anything else") gets the story."""
+OWN_HISTORY = frozenset(("past_history", "social"))
+"""Where else a question about the patient's own symptoms may find its answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,35 +41,108 @@ class FactIndex:
     postings: dict[str, tuple[tuple[int, float], ...]]
     by_category: dict[str, tuple[int, ...]]
     story_order: tuple[int, ...]
+    """The story's facts in the order a patient tells them: complaint, its history, systems."""
     fact_words: tuple[frozenset[str], ...]
     """Each fact's word stems (no synonym groups): what a free-text reply must echo."""
+    fact_terms: tuple[frozenset[str], ...]
+    """Each fact's stems and word-group ids."""
+    categories: tuple[str, ...]
+    """Each fact's category."""
+    topics: tuple[frozenset[str], ...]
+    """Each fact's category and the sensitive topics it touches (see the lexicon)."""
     answers: dict[Question, tuple[int, ...]] = field(default_factory=dict)
     """Relevant facts per question already asked of this case (a pure function of both)."""
 
     def relevant(self, asked: Question) -> tuple[int, ...]:
-        """Facts scoring at least the threshold, best first (ties in case order)."""
+        """The facts that answer ``asked``, best first (ties in case order)."""
         known = self.answers.get(asked)
         if known is not None:
             return known
+        found = self._answer(asked)
+        if len(self.answers) < MAX_REMEMBERED_QUESTIONS:
+            self.answers[asked] = found
+        return found
+
+    def _answer(self, asked: Question) -> tuple[int, ...]:
+        if asked.kind != "ask" or asked.is_probe:
+            return ()
+        words = lexicon()
+        history = asked.topics & words.history_categories
+        anywhere = {g for g in asked.groups if words.topic_groups[g] == "any"}
+        if history or anywhere:
+            return self._history(asked, history, anywhere)
+        return self._story(asked)
+
+    def _history(
+        self, asked: Question, categories: frozenset[str], anywhere: set[str]
+    ) -> tuple[int, ...]:
+        """Facts of the asked categories (or holding an asked topic group, filed anywhere):
+        those an illness it names is found in; else those matching its words, where the
+        pool holds any of them (a topic it names must be held: "do you smoke?"), or the whole
+        pool; failing those, facts of a topic related to the one asked."""
+        found = self._lookup(asked, categories, anywhere, asked.content)
+        related = {r for g in anywhere for r in lexicon().related_topics.get(g, ())}
+        if found or not related:
+            return found
+        return self._lookup(asked, categories, related, asked.content | related)
+
+    def _lookup(
+        self,
+        asked: Question,
+        categories: frozenset[str],
+        anywhere: set[str],
+        content: frozenset[str],
+    ) -> tuple[int, ...]:
+        pool = [
+            i
+            for i, terms in enumerate(self.fact_terms)
+            if self.categories[i] in categories or terms & anywhere
+        ]
+        if not asked.named:
+            held = set().union(*(self.fact_terms[i] for i in pool)) if pool else set()
+            content = frozenset(t for t in content if t in held or t in lexicon().topic_groups)
+        if not content:
+            return tuple(pool)
+        if asked.named:
+            generic = lexicon().generic_diagnosis_words
+            named = {t for t in content if not t.startswith("#") and t not in generic}
+            return tuple(
+                i for i in pool if any(same_word(a, b) for a in named for b in self.fact_words[i])
+            )
+        scores = {i: self._weight(content, i) for i in pool}
+        return tuple(sorted((i for i in pool if scores[i] > 0), key=lambda i: -scores[i]))
+
+    def _weight(self, terms: frozenset[str], fact: int) -> float:
+        shared = terms & self.fact_terms[fact]
+        return sum(w for t in shared for f, w in self.postings[t] if f == fact)
+
+    def _story(self, asked: Question) -> tuple[int, ...]:
+        """Facts scoring at least the threshold (lower for a case of few facts): the story's facts
+        when any qualify; else the patient's own past or social history, by words other than the
+        complaint's generic ones ("start", "problem"), which would match any history."""
         scores: dict[int, float] = {}
-        for term in asked.terms:
+        terms = asked.terms - lexicon().filler
+        for term in terms:
             for fact, weight in self.postings.get(term, ()):
                 scores[fact] = scores.get(fact, 0.0) + weight
-        for topic in asked.topics:
+        for topic in asked.topics & STORY_TOPICS:
             for fact in self.by_category.get(topic, ()):
                 scores[fact] = scores.get(fact, 0.0) + CATEGORY_BONUS
-        ranked = sorted(
-            (-score, fact) for fact, score in scores.items() if score >= RELEVANCE_THRESHOLD
-        )
-        if len(self.answers) < MAX_REMEMBERED_QUESTIONS:
-            self.answers[asked] = tuple(fact for _, fact in ranked)
-        return tuple(fact for _, fact in ranked)
+        threshold = min(RELEVANCE_THRESHOLD, math.log(1 + len(self.fact_words)))
+        ranked = sorted((-score, fact) for fact, score in scores.items() if score >= threshold)
+        found = [fact for _, fact in ranked]
+        story = [fact for fact in found if self.categories[fact] in STORY_TOPICS]
+        if story:
+            return tuple(story)
+        specific = lexicon().specific(terms)
+        own = [f for f in found if self.categories[f] in OWN_HISTORY]
+        return tuple(fact for fact in own if self._weight(specific, fact) >= threshold)
 
 
 @functools.lru_cache(maxsize=4096)
 def build_index(facts: tuple[Fact, ...]) -> FactIndex:
     words = lexicon()
-    fact_terms = tuple(frozenset(words.terms(f"{f.text} {f.says or ''}")) for f in facts)
+    fact_terms = tuple(words.terms(f"{f.text} {f.says or ''}") for f in facts)
     frequency: dict[str, int] = {}
     for terms in fact_terms:
         for term in terms:
@@ -71,13 +155,20 @@ def build_index(facts: tuple[Fact, ...]) -> FactIndex:
     by_category: dict[str, list[int]] = {}
     for i, fact in enumerate(facts):
         by_category.setdefault(fact.category, []).append(i)
-    story = [i for i, f in enumerate(facts) if f.category in STORY_CATEGORIES]
-    story += [i for i, f in enumerate(facts) if f.category not in STORY_CATEGORIES]
+    story = [i for c in (*STORY_CATEGORIES, "review_of_systems") for i in by_category.get(c, [])]
+    sensitive = {f"#{name}": name for name in words.sensitive_topics}
+    topics = tuple(
+        frozenset({fact.category, *(sensitive[t] for t in terms if t in sensitive)})
+        for fact, terms in zip(facts, fact_terms, strict=True)
+    )
     return FactIndex(
         {term: tuple(entries) for term, entries in postings.items()},
         {category: tuple(indices) for category, indices in by_category.items()},
         tuple(story),
         tuple(frozenset(t for t in terms if not t.startswith("#")) for terms in fact_terms),
+        fact_terms,
+        tuple(fact.category for fact in facts),
+        topics,
     )
 
 

@@ -19,6 +19,7 @@ from clinic_env.content import content_files, content_path, load_yaml_model
 from clinic_env.errors import ContentError
 from clinic_env.language.text import STOP_WORDS, fold, stem
 from clinic_env.schema.knowledge import (
+    AgeGroup,
     CatalogTest,
     Disease,
     DiseaseFile,
@@ -289,3 +290,16 @@ def diseases() -> tuple[Disease, ...]:
     if not found:
         raise ContentError(f"{folder}: no disease files found")
     return tuple(found)
+
+
+def age_group(age_years: float) -> AgeGroup:
+    """The knowledge base's age band for an age in years (diseases list the bands they fit)."""
+    if age_years < 2:
+        return "infant"
+    if age_years < 13:
+        return "child"
+    if age_years < 18:
+        return "adolescent"
+    if age_years < 65:
+        return "adult"
+    return "older_adult"

@@ -1,5 +1,7 @@
-"""Biases: every file loads, points cognitive biases at a wrong diagnosis, reaches the right
-agent (model prompts, the offline patient, the case the doctor reads), and never the truth."""
+"""Biases: every published bias is bundled with a variant faithful to its source, cognitive
+biases aim at a wrong diagnosis that cannot hint at the answer, each reaches the agent it is
+given to (model prompts, the offline patient, the brief), and an outside doctor is shown a
+doctor bias in its brief or refused it."""
 
 import asyncio
 import random
@@ -7,12 +9,17 @@ import random
 import pytest
 
 from clinic_env.agents.base import PATIENTS
-from clinic_env.agents.biasing import bias_target, plan_biases, target_candidates
-from clinic_env.agents.offline_patient import OfflinePatient
-from clinic_env.agents.personas import biases, load_bias, load_persona, parse_bias
+from clinic_env.agents.biasing import (
+    bias_target,
+    check_outside_doctor,
+    plan_biases,
+    target_candidates,
+)
+from clinic_env.agents.personas import biases, load_bias, parse_bias
 from clinic_env.datasets import load_cases
 from clinic_env.errors import ConfigError, ContentError, UnknownNameError
 from clinic_env.language.leak import leak_guard
+from clinic_env.language.lexicon import share_distinctive_word
 from clinic_env.language.matcher import DiagnosisMatcher
 from clinic_env.language.text import contains_phrase
 from clinic_env.llm import ModelClient
@@ -35,23 +42,41 @@ BIASMEDQA = (
     "false_consensus",
 )  # fmt: skip
 MODEL = {"model": "openai/stub", "api_base": "http://127.0.0.1:9/v1", "backoff_s": 0}
+STARTER = load_cases("starter")
+GOUT_TRUTH = {
+    "diagnosis": "Gout",
+    "aliases": ["gouty arthritis"],
+    "differentials": [
+        {"diagnosis": "Septic arthritis"},
+        {"diagnosis": "Cellulitis"},
+        {"diagnosis": "Pseudogout"},
+    ],
+}
 
 
 def names_of(case):
     return [case.ground_truth.diagnosis, *case.ground_truth.aliases]
 
 
-def test_every_published_bias_is_bundled_for_its_roles():
+def test_every_published_bias_is_bundled_with_a_variant_faithful_to_its_source():
     known = biases()
     for bias_id in AGENTCLINIC_PATIENT:
         assert "patient" in known[bias_id].applies_to, bias_id
     for bias_id in AGENTCLINIC_DOCTOR:
         assert "doctor" in known[bias_id].applies_to, bias_id
+    for bias_id in {*AGENTCLINIC_PATIENT, *AGENTCLINIC_DOCTOR}:
+        bias = known[bias_id]
+        if bias.kind == "cognitive":
+            faithful = known[f"agentclinic_{bias_id}"]
+            assert faithful.target.kind == "fixed" and faithful.target.name == "cancer"
+            assert faithful.prompt == bias.prompt and faithful.variant_of == bias_id
+            assert bias.target.kind == "drawn"
     for bias_id in BIASMEDQA:
         bias = known[f"biasmedqa_{bias_id}"]
         assert bias.kind == "cognitive" and bias.placement == "case"
+        assert bias.target.kind == "wrong_option" and "brief" in bias.shown_in
     for bias in known.values():
-        assert bias.source and bias.summary
+        assert bias.source and bias.summary and bias.meaning, bias.id
 
 
 def test_the_schema_keeps_biases_consistent():
@@ -64,6 +89,16 @@ def test_the_schema_keeps_biases_consistent():
         Bias.model_validate({**base, "kind": "implicit", "prompt": "p", "placement": "case"})
     with pytest.raises(ValueError, match="only be given for roles"):
         Bias.model_validate({**base, "kind": "implicit", "prompt": "p", "prompts": {"doctor": "d"}})
+    with pytest.raises(ValueError, match="brief"):
+        Bias.model_validate({**base, "kind": "implicit", "prompt": "p", "shown_in": ["brief"]})
+    with pytest.raises(ValueError, match="fixed target needs a name"):
+        Bias.model_validate(
+            {**base, "kind": "cognitive", "prompt": "{target}", "target": {"kind": "fixed"}}
+        )
+    with pytest.raises(ValueError, match="concede"):
+        Bias.model_validate(
+            {**base, "kind": "implicit", "prompt": "p", "offline": {"yields_after": 2}}
+        )
 
 
 def test_a_bias_can_be_given_to_one_role():
@@ -78,49 +113,76 @@ def test_a_bias_can_be_given_to_one_role():
         plan_biases(minimal_case(), ["recency", "patient:recency"], random.Random(0))
 
 
+@pytest.mark.parametrize("case", STARTER, ids=lambda case: case.id)
+def test_no_drawn_target_shares_a_distinctive_word_with_the_truth(case):
+    candidates = target_candidates(
+        case, DiagnosisMatcher.from_content(), leak_guard(tuple(names_of(case)), "x")
+    )
+    assert candidates
+    for candidate in candidates:
+        for name in names_of(case):
+            assert not share_distinctive_word(candidate, name), (candidate, name)
+
+
 def test_every_bias_on_every_case_names_a_wrong_target_and_never_the_truth():
     matcher = DiagnosisMatcher.from_content()
-    for case in load_cases("starter"):
+    for case in STARTER[::5]:
         names = names_of(case)
         for bias_id, bias in biases().items():
             plan = plan_biases(case, [bias_id], random.Random(f"{case.id}:{bias_id}"))
             for use in plan.uses:
-                texts = [use.text, use.says or ""]
+                lines = use.lines
+                texts = [use.text, use.says or "", use.brief or "", *lines.belief]
+                texts += [*lines.pushback, *lines.requests, *lines.asks]
                 for text in texts:
                     for name in names:
                         assert not contains_phrase(text, name), (case.id, bias_id, name)
-                    assert "[withheld]" not in text
+                    assert "[withheld]" not in text and "{" not in text
                 if bias.kind == "cognitive":
                     assert use.target and use.target in use.text, (case.id, bias_id)
                     truth = case.ground_truth
                     assert not matcher.matches(use.target, truth.diagnosis, truth.aliases)
+                    if bias.target.kind != "fixed":
+                        assert not any(share_distinctive_word(use.target, n) for n in names)
                 else:
                     assert use.target is None and "{target}" not in use.text
 
 
-def test_the_target_comes_from_the_differential_or_options_and_is_seeded():
-    case = minimal_case()
-    assert target_candidates(case, DiagnosisMatcher.from_content(), leak_guard(("Gout",), "x")) == [
-        "Septic arthritis"
-    ]
-    options = {"A": "Gout", "B": "Cellulitis", "C": "Pseudogout"}
-    truth = {**case.ground_truth.model_dump(), "answer_option": "A", "differentials": []}
+def test_the_drawn_target_leaves_out_names_sharing_a_word_with_the_truth_and_is_seeded():
+    case = minimal_case(ground_truth=GOUT_TRUTH)
+    matcher = DiagnosisMatcher.from_content()
+    assert target_candidates(case, matcher, leak_guard(("Gout",), "x")) == ["Cellulitis"]
+    options = {"A": "Gout", "B": "Cellulitis", "C": "Pseudogout", "D": "Bursitis"}
+    truth = {**GOUT_TRUTH, "answer_option": "A", "differentials": []}
     mcq = minimal_case(options=options, ground_truth=truth)
     drawn = {bias_target(mcq, random.Random(seed)) for seed in range(40)}
-    assert drawn == {"Cellulitis", "Pseudogout"}
+    assert drawn == {"Cellulitis", "Bursitis"}
     first = plan_biases(mcq, ["recency"], random.Random(3)).targets
     again = plan_biases(mcq, ["doctor:confirmation", "self_diagnosis"], random.Random(3)).targets
     assert set(first.values()) == set(again.values())  # one target per case and seed
 
 
+def test_source_faithful_targets_are_cancer_and_a_wrong_option():
+    options = {"A": "Gout", "B": "Cellulitis", "C": "Bursitis"}
+    truth = {**GOUT_TRUTH, "answer_option": "A"}
+    mcq = minimal_case(options=options, ground_truth=truth)
+    for seed in range(20):
+        plan = plan_biases(mcq, ["agentclinic_recency", "biasmedqa_recency"], random.Random(seed))
+        targets = plan.targets
+        assert targets["patient:agentclinic_recency"] == "cancer"
+        assert targets["doctor:biasmedqa_recency"] in {"Cellulitis", "Bursitis"}
+    no_options = minimal_case(ground_truth=GOUT_TRUTH)
+    plan = plan_biases(no_options, ["biasmedqa_confirmation"], random.Random(0))
+    assert plan.targets == {"doctor:biasmedqa_confirmation": "Cellulitis"}
+
+
 def test_a_case_without_differential_falls_back_to_the_knowledge_base():
-    truth = {"diagnosis": "Gout", "aliases": ["gouty arthritis"]}
-    bare = minimal_case(ground_truth=truth)
+    bare = minimal_case(ground_truth={"diagnosis": "Gout", "aliases": ["gouty arthritis"]})
     matcher = DiagnosisMatcher.from_content()
     for seed in range(20):
         target = bias_target(bare, random.Random(seed))
         assert not matcher.matches(target, "Gout", ["gouty arthritis"])
-        assert not contains_phrase(target, "gout")
+        assert not share_distinctive_word(target, "gouty arthritis")
 
 
 def model_session(case, biases, **kwargs):
@@ -132,11 +194,11 @@ def model_session(case, biases, **kwargs):
 
 @pytest.mark.parametrize("bias_id", sorted(biases()))
 def test_the_biased_agent_is_told_the_target_and_never_the_truth(bias_id):
-    """The acceptance check, for every bias: the target is in the prompt of the agent the bias
-    is given to (model patient, model doctor, or the case the doctor reads)."""
-    case = load_cases("starter")[0]
+    """For every bias: the text is in the prompt of the agent it is given to (model patient,
+    model doctor, or the case the doctor reads), the target with it."""
+    case = STARTER[0]
     bias = biases()[bias_id]
-    session, context, transport = model_session(case, [bias_id])
+    session, context, transport = model_session(case, [bias_id], doctor=MODEL)
     doctor = create_doctor(MODEL, session, context)
     asyncio.run(doctor.act(session.observation_for_doctor(session.opening)))
     patient_prompt = session.patient.messages[0]["content"]
@@ -153,67 +215,45 @@ def test_the_biased_agent_is_told_the_target_and_never_the_truth(bias_id):
     for text in (patient_prompt, doctor_prompt, session.opening):
         for name in names_of(case):
             assert not contains_phrase(text, name), (bias_id, name)
-    record = session.transcript()
-    assert record.bias_targets == session.bias_plan.targets
+    assert session.transcript().bias_targets == session.bias_plan.targets
 
 
 def test_without_biases_the_prompts_carry_none():
-    case = minimal_case()
+    case = minimal_case(ground_truth=GOUT_TRUTH)
     session, context, transport = model_session(case, [])
     doctor = create_doctor(MODEL, session, context)
     asyncio.run(doctor.act(session.observation_for_doctor(session.opening)))
-    assert "Septic arthritis" not in session.patient.messages[0]["content"]
-    assert "Septic arthritis" not in transport.requests[0]["messages"][0]["content"]
+    assert "Cellulitis" not in session.patient.messages[0]["content"]
+    assert "Cellulitis" not in transport.requests[0]["messages"][0]["content"]
 
 
-def test_the_offline_patient_voices_a_cognitive_belief_once_and_the_guard_lets_it_through():
-    session = create_session(minimal_case(), biases=["self_diagnosis"], seed=0)
-    first = asyncio.run(session.step("What brings you in today?")).observation
-    assert "Septic arthritis" in first and "[withheld]" not in first
-    later = [asyncio.run(session.step(q)).observation for q in ("Any fever?", "Do you smoke?")]
-    assert not any("Septic arthritis" in text for text in later)
-    assert session.transcript().turns[0].fidelity == ()
-
-
-def test_asked_for_their_own_idea_the_biased_patient_gives_the_target():
-    session = create_session(minimal_case(), biases=["patient:recency"], seed=0)
-    reply = asyncio.run(session.step("What do you think it is?")).observation
-    assert "Septic arthritis" in reply and "gout" not in reply.lower()
-    unbiased = create_session(minimal_case(), seed=0)
-    assert (
-        "Septic arthritis" not in asyncio.run(unbiased.step("What do you think it is?")).observation
-    )
-
-
-QUESTIONS = (
-    "How did this start?",
-    "Do you drink alcohol?",
-    "Any medications?",
-    "Did the pain wake you?",
-    "Anything else?",
+@pytest.mark.parametrize(
+    "bias_id", sorted(b for b, bias in biases().items() if "doctor" in bias.applies_to)
 )
-
-
-def facts_told(persona, bias_ids, seed):
-    case = minimal_case()
-    plan = plan_biases(case, bias_ids, random.Random(seed))
-    patient = OfflinePatient(case.patient_view(), load_persona(persona), random.Random(seed))
-    patient.take_biases(plan.for_role("patient"))
-    replies = [patient.answer(q) for q in QUESTIONS]
-    return sum(len(r.facts) for r in replies), " ".join(r.text for r in replies)
-
-
-PATIENT_BIASES = [b for b, bias in biases().items() if "patient" in bias.applies_to]
-
-
-@pytest.mark.parametrize("bias_id", PATIENT_BIASES)
-def test_every_patient_bias_changes_what_the_offline_patient_says(bias_id):
-    told = [facts_told("plain", [f"patient:{bias_id}"], seed) for seed in range(30)]
-    plain = [facts_told("plain", [], seed) for seed in range(30)]
-    assert [text for _, text in told] != [text for _, text in plain]
+def test_an_outside_doctor_is_shown_a_doctor_bias_in_the_brief_or_refused(bias_id):
     bias = biases()[bias_id]
-    if bias.offline.disclosure <= -0.1:  # a guarded patient tells less
-        assert sum(n for n, _ in told) < sum(n for n, _ in plain)
+    case = minimal_case(ground_truth=GOUT_TRUTH)
+    plan = plan_biases(case, [f"doctor:{bias_id}"], random.Random(0))
+    inside = plan.brief_texts(outside_doctor=False)
+    assert inside == ([plan.uses[0].text] if bias.placement == "case" else [])
+    if "brief" in bias.shown_in:
+        check_outside_doctor([f"doctor:{bias_id}"])
+        (shown,) = plan.brief_texts(outside_doctor=True)
+        if bias.kind == "cognitive":
+            assert plan.uses[0].target in shown
+    else:
+        for refuse in (
+            lambda: plan.brief_texts(outside_doctor=True),
+            lambda: check_outside_doctor([bias_id]),
+        ):
+            with pytest.raises(ConfigError, match=f"doctor:{bias_id}.*outside the simulator"):
+                refuse()
+
+
+def test_patient_biases_do_not_concern_an_outside_doctor():
+    check_outside_doctor(["patient:gender", "self_diagnosis"])
+    plan = plan_biases(minimal_case(ground_truth=GOUT_TRUTH), ["patient:race"], random.Random(0))
+    assert plan.brief_texts(outside_doctor=True) == []
 
 
 def test_a_patient_bias_needs_a_patient_that_can_act_it_out(monkeypatch):

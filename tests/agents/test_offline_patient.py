@@ -1,6 +1,6 @@
 import random
 
-from clinic_env.agents.offline_patient import OfflinePatient, speaker_label
+from clinic_env.agents.offline_patient import OfflinePatient, default_phrases, speaker_label
 from clinic_env.agents.personas import load_persona, personas
 from clinic_env.datasets import load_cases
 from clinic_env.schema import Persona
@@ -100,3 +100,30 @@ def test_every_persona_loads_and_has_sensible_numbers():
     for persona in known.values():
         assert persona.prompt.strip()
         assert 0 <= persona.behaviour.disclosure <= 1
+
+
+def says_one_of(reply, lines):
+    return reply.facts == () and any(line in reply.text for line in lines)
+
+
+def test_a_guess_a_proposal_and_a_kind_word_get_replies_of_their_own():
+    phrases = default_phrases()
+    p = patient()
+    assert says_one_of(p.answer("Is it gout?"), phrases.guess)
+    assert says_one_of(p.answer("I think it's probably gout."), phrases.acknowledge)
+    assert says_one_of(p.answer("I'd like to order an X-ray of your knee."), phrases.acknowledge)
+    assert says_one_of(p.answer("I'm sorry, that sounds really painful."), phrases.thanks)
+
+
+def test_asked_for_ideas_concerns_and_expectations_an_unbiased_patient_says_its_own():
+    phrases = default_phrases()
+    p = patient()
+    assert says_one_of(p.answer("What do you think is causing this?"), phrases.ideas)
+    assert says_one_of(p.answer("Is there anything you're worried about?"), phrases.concerns)
+    assert says_one_of(p.answer("What were you hoping we could do today?"), phrases.expectations)
+
+
+def test_a_question_about_the_complaint_that_no_fact_matches_gets_the_story():
+    p = patient()
+    assert p.answer("How long has this been going on?").facts == (0, 1)
+    assert p.answer("Do you smoke?").facts == ()

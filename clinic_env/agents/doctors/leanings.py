@@ -41,15 +41,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+from clinic_env.agents.biasing import BiasUse
 from clinic_env.agents.doctors.ranking import profile_index, profiles
 from clinic_env.agents.doctors.script import BiasModel
 from clinic_env.errors import ConfigError
 from clinic_env.language.text import fold
-
-if TYPE_CHECKING:  # biasing imports this package (for age_group): a type-only import here
-    from clinic_env.agents.biasing import BiasUse
 
 CONFIRMATION_BOOST = 12.0
 CONFIRMATION_WEIGHT = 2.0

@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from clinic_env.agents.base import DOCTORS
+from clinic_env.agents.biasing import BiasUse
 from clinic_env.agents.doctors.systematic import DIFFERENTIAL_SIZE, Candidate, SystematicDoctor
 from clinic_env.errors import ProtocolError
 from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.case import Case, DoctorView
-
-if TYPE_CHECKING:  # biasing imports this package (for age_group): a type-only import here
-    from clinic_env.agents.biasing import BiasUse
 
 PLANTED_SWITCH = 0.5
 """The chance per consultation that a targeted bias turns the diagnosis to its target."""

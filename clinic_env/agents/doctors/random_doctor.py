@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from clinic_env.agents.base import DOCTORS, DoctorObservation
+from clinic_env.agents.biasing import BiasUse
 from clinic_env.agents.doctors.leanings import Leanings, leanings_for
 from clinic_env.agents.doctors.script import doctor_script
 from clinic_env.language.knowledge import diseases, exam_catalog, test_catalog
 from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.case import Case, DoctorView
-
-if TYPE_CHECKING:  # biasing imports this package (for age_group): a type-only import here
-    from clinic_env.agents.biasing import BiasUse
 
 GUESSES = 3
 STOP_CHANCE = 0.05

@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from clinic_env.language.knowledge import NameResolver, diseases, name_stems
+from clinic_env.language.knowledge import NameResolver, age_group, diseases, name_stems
 from clinic_env.language.text import STOP_WORDS, fold, stem
 from clinic_env.schema.case import Demographics
 from clinic_env.schema.knowledge import AgeGroup, Disease
@@ -51,18 +51,6 @@ _NEGATION_WORDS = frozenset(
 )
 _CLAUSE = re.compile(r"[.;:\n!?]|\bbut\b")
 _AGE_ORDER: tuple[AgeGroup, ...] = ("infant", "child", "adolescent", "adult", "older_adult")
-
-
-def age_group(age_years: float) -> AgeGroup:
-    if age_years < 2:
-        return "infant"
-    if age_years < 13:
-        return "child"
-    if age_years < 18:
-        return "adolescent"
-    if age_years < 65:
-        return "adult"
-    return "older_adult"
 
 
 def positive_stems(text: str) -> set[str]:

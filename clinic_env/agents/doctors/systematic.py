@@ -13,18 +13,15 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from clinic_env.agents.base import DOCTORS, DoctorObservation
+from clinic_env.agents.biasing import BiasUse
 from clinic_env.agents.doctors.leanings import Leanings, TargetLeaning, leanings_for
 from clinic_env.agents.doctors.ranking import Evidence, profiles
 from clinic_env.agents.doctors.script import doctor_script
 from clinic_env.errors import ProtocolError
 from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.case import Case, DoctorView
-
-if TYPE_CHECKING:  # biasing imports this package (for age_group): a type-only import here
-    from clinic_env.agents.biasing import BiasUse
 
 CANDIDATES_FOR_PLANNING = 3
 MAX_TESTS = 5
