@@ -13,7 +13,7 @@ episode's totals per part in :meth:`ClinicTextEnv.get_metrics`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 try:
     from skyrl_gym.envs.base_text_env import BaseTextEnv, BaseTextEnvStepOutput
@@ -23,7 +23,7 @@ except ImportError as exc:  # pragma: no cover - depends on the extra
 
 from clinic_env.envs.episode import EpisodeRewards
 from clinic_env.envs.gym_env import ClinicEnv
-from clinic_env.session import StepResult
+from clinic_env.session import StepInfo, StepResult
 
 ENV_ID = "clinic_env"
 Conversation = list[dict[str, str]]
@@ -45,7 +45,7 @@ class ClinicTextEnv(BaseTextEnv):
     ) -> None:
         super().__init__()
         self.env = ClinicEnv(**dict(env_config or {}))
-        self.max_turns = int(self.env.options["max_turns"])
+        self.max_turns = self.env.options.max_turns
         self.seed, self.options = episode_options(extras or {})
         self.rewards = EpisodeRewards()
 
@@ -59,7 +59,9 @@ class ClinicTextEnv(BaseTextEnv):
     def step(self, action: str) -> BaseTextEnvStepOutput:
         observation, reward, terminated, truncated, info = self.env.step(action)
         self.turns += 1
-        self.rewards.add(StepResult(observation, float(reward), terminated, truncated, info))
+        self.rewards.add(
+            StepResult(observation, float(reward), terminated, truncated, cast(StepInfo, info))
+        )
         done = terminated or truncated
         metadata: dict[str, Any] = {"reward_breakdown": info["reward_breakdown"]}
         if done:

@@ -112,7 +112,9 @@ class ClinicAgentLoop(AgentLoopBase):
                 assistant_logprobs=output.log_probs or None,
             )
             token_ids, logprobs = merged.token_ids, aligned or []
-            doctor = self.tokenizer.decode(output.token_ids, skip_special_tokens=True)
+            doctor = self.tokenizer.decode(  # type: ignore[attr-defined]  # typed loosely by verl
+                output.token_ids, skip_special_tokens=True
+            )
             messages.append({"role": "assistant", "content": doctor})
             with simple_timer("tool_calls", metrics):
                 result = await session.step(doctor)
@@ -153,7 +155,7 @@ class ClinicAgentLoop(AgentLoopBase):
             response_logprobs=logprobs[:limit] or None,
             reward_score=rewards.total,
             num_turns=turns,
-            metrics=metrics,
+            metrics=metrics,  # type: ignore[arg-type]  # verl validates the dict into its model
             extra_fields={
                 "reward_extra_info": extra_info,
                 "turn_scores": list(rewards.turn_rewards),

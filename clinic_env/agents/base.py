@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from clinic_env.registry import Registry
 from clinic_env.schema.action import Action
@@ -79,9 +79,13 @@ class PatientFactory(Protocol):
     def __call__(self, view: PatientView, persona: Persona, rng: random.Random) -> PatientAgent: ...
 
 
+Unrecorded = Literal["unavailable", "normal"]
+"""What the room says of a known test the record does not hold (SessionOptions.unrecorded_tests)."""
+
+
 class MeasurementFactory(Protocol):
     def __call__(
-        self, view: MeasurementView, rng: random.Random, *, unrecorded: str = "unavailable"
+        self, view: MeasurementView, rng: random.Random, *, unrecorded: Unrecorded = "unavailable"
     ) -> MeasurementAgent:
         """``unrecorded`` is the session's policy for a known test the record lacks
         ("unavailable" or "normal", see ``SessionOptions.unrecorded_tests``)."""

@@ -15,9 +15,9 @@ import random
 import re
 from typing import Any
 
-from clinic_env.agents.base import MeasurementResult
+from clinic_env.agents.base import MeasurementResult, Unrecorded
 from clinic_env.agents.model_role import ModelRole
-from clinic_env.agents.offline_measurement import OfflineMeasurement, Unrecorded, format_hours
+from clinic_env.agents.offline_measurement import OfflineMeasurement, format_hours
 from clinic_env.llm.prompts import render_prompt
 from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.case import MeasurementView

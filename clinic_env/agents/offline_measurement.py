@@ -30,9 +30,9 @@ import functools
 import random
 import re
 from dataclasses import dataclass
-from typing import Literal, TypeVar, get_args
+from typing import TypeVar, get_args
 
-from clinic_env.agents.base import MEASUREMENTS, MeasurementResult
+from clinic_env.agents.base import MEASUREMENTS, MeasurementResult, Unrecorded
 from clinic_env.language.knowledge import (
     exam_systems_in,
     manoeuvre_for_test,
@@ -49,7 +49,6 @@ from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.case import ExamFinding, MeasurementView, TestResult
 from clinic_env.schema.knowledge import CatalogTest, ExamManoeuvre
 
-Unrecorded = Literal["unavailable", "normal"]
 """What a recognised test or exam the record does not hold is answered with."""
 
 WHOLE_EXAM_WORDS = frozenset(

@@ -102,9 +102,15 @@ def _load_registered(name: str, redact_leaks: bool, progress: bool) -> LoadedDat
     stat = path.stat()
     key = (name, redact_leaks, str(path), stat.st_mtime_ns, stat.st_size)
     if key not in _LOADED:
-        records, cases, defects = convert_records(path, spec.format, name, spec.version)
+        records, converted, defects = convert_records(path, spec.format, name, spec.version)
         loaded = _checked(
-            name, spec.version, spec.format, path, cases, defects=defects, redact_leaks=redact_leaks
+            name,
+            spec.version,
+            spec.format,
+            path,
+            converted,
+            defects=defects,
+            redact_leaks=redact_leaks,
         )
         _LOADED[key] = replace(loaded, records=records, expected_rows=spec.entry.rows)
     return _LOADED[key]
@@ -121,11 +127,11 @@ def _load_path(path: Path, format: str | None, redact_leaks: bool) -> LoadedData
     chosen = format or _detect(path)
     version = sha256_of(path)[:VERSION_CHARS]
     if chosen == NATIVE:
-        cases = load_jsonl_cases(path)
-        return _checked(name, version, NATIVE, path, cases, redact_leaks=redact_leaks)
-    records, cases, defects = convert_records(path, chosen, name, version)
+        native = load_jsonl_cases(path)
+        return _checked(name, version, NATIVE, path, native, redact_leaks=redact_leaks)
+    records, converted, defects = convert_records(path, chosen, name, version)
     loaded = _checked(
-        name, version, chosen, path, cases, defects=defects, redact_leaks=redact_leaks
+        name, version, chosen, path, converted, defects=defects, redact_leaks=redact_leaks
     )
     return replace(loaded, records=records)
 

@@ -103,7 +103,7 @@ class DiscreteClinicEnv(gym.Env[np.ndarray, np.int64]):
             *(("exam", e) for e in exam_menu()),
             *(("test", t) for t in test_menu()),
         )
-        self.action_space = spaces.Discrete(len(self.menu) + max_candidates)
+        self.action_space: spaces.Discrete = spaces.Discrete(len(self.menu) + max_candidates)
         size = len(self.menu) + 2 + max_candidates * CANDIDATE_FEATURES
         self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
         self.candidates: tuple[str, ...] = ()

@@ -197,7 +197,7 @@ class ConsultationParallelEnv(ParallelEnv[str, Any, str]):
 
     def state(self) -> str:
         """The whole conversation so far, as text (no ground truth)."""
-        return self._gym.render() if self._gym.session is not None else ""
+        return (self._gym.render() or "") if self._gym.session is not None else ""
 
     def _drive(
         self, coroutine: Coroutine[Any, Any, StepResult], value: str | None

@@ -38,11 +38,35 @@ class EvaluationContext:
 
 
 class Evaluator(Protocol):
-    name: str
-    produces: tuple[str, ...]
-    """The score names it may return; each is recorded as failed if it raises."""
+    """Scores a finished consultation (see the module docstring).
 
-    async def evaluate(self, context: EvaluationContext) -> Sequence[ScoreComponent]: ...
+    Example:
+        >>> @EVALUATORS.register("turn_count")
+        ... def make(judge):
+        ...     return TurnCount()  # name = "turn_count", produces = ("turns",)
+    """
+
+    @property
+    def name(self) -> str:
+        """The evaluator's name, recorded on each component it returns."""
+        ...
+
+    @property
+    def produces(self) -> tuple[str, ...]:
+        """The score names it may return; each is recorded as failed if it raises."""
+        ...
+
+    async def evaluate(self, context: EvaluationContext) -> Sequence[ScoreComponent]:
+        """The scores of one consultation.
+
+        Args:
+            context: the case (ground truth included), the finished transcript, the persona,
+                the matcher and the patient (for a questionnaire).
+
+        Returns:
+            Its components; none for a consultation it does not apply to.
+        """
+        ...
 
 
 EvaluatorFactory = Callable[[ModelRole | None], Evaluator]

@@ -102,7 +102,9 @@ def must_not_miss_listed(
     """Whether every must-not-miss diagnosis of the case is in the differential; None when
     the case flags none."""
     truth = case.ground_truth
-    needed = [(d.diagnosis, ()) for d in truth.differentials if d.must_not_miss]
+    needed: list[tuple[str, tuple[str, ...]]] = [
+        (d.diagnosis, ()) for d in truth.differentials if d.must_not_miss
+    ]
     if truth.must_not_miss:
         needed.append((truth.diagnosis, truth.aliases))
     if not needed:
@@ -186,13 +188,14 @@ class MCQEvaluator:
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
         case = context.case
         answer = case.ground_truth.answer_option
-        if not (case.options and answer and context.transcript.options_shown):
+        options = case.options
+        if not (options and answer and context.transcript.options_shown):
             return []
 
         def correct() -> float:
             first = context.transcript.differential[:1]
             return float(
-                bool(first) and chosen_option(first[0], case.options, context.matcher) == answer
+                bool(first) and chosen_option(first[0], options, context.matcher) == answer
             )
 
         return _components(self.name, [("mcq_correct", correct)])

@@ -279,7 +279,8 @@ def _name_variant(words: list[_Word], eponym: bool = False) -> Variant:
     its adjective); an eponym that is an everyday word counts only capitalised."""
     rules, glossary = guard_rules(), guard_words()
     capitalised = eponym and words[0].key in rules.word_eponyms
-    pieces, prefixes = [], ()
+    pieces: list[str] = []
+    prefixes: tuple[str, ...] = ()
     for i, word in enumerate(words):
         spellings = _spellings(word.key) | {word.raw.lower()}
         if eponym:

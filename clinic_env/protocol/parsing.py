@@ -80,7 +80,9 @@ def split_differential(text: str) -> tuple[str, ...]:
 
 
 def _split_top_level_commas(text: str) -> list[str]:
-    pieces, depth, current = [], 0, []
+    pieces: list[str] = []
+    depth = 0
+    current: list[str] = []
     for char in text:
         depth += char == "("
         depth -= char == ")" and depth > 0

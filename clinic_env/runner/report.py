@@ -140,7 +140,7 @@ def write_report(folder: Path, *, include_faults: bool = False) -> Report:
         from clinic_env.runner import report_sections as sections  # noqa: PLC0415
     except ImportError as exc:
         raise UserError(
-            f"the report draws its figures with matplotlib: pip install \"clinic-env[report]\" "
+            f'the report draws its figures with matplotlib: pip install "clinic-env[report]" '
             f"({exc}); the results themselves are in {folder / 'results.jsonl'}"
         ) from None
 

@@ -12,14 +12,14 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ParamSpec
+from typing import Any, ParamSpec, cast
 
 import matplotlib as mpl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from clinic_env.evaluators.stats import PairedEffect
 from clinic_env.runner.summary import Estimate
@@ -76,7 +76,7 @@ def styled(draw: Callable[P, Path]) -> Callable[P, Path]:
 
     @functools.wraps(draw)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Path:
-        with mpl.rc_context(STYLE):
+        with mpl.rc_context(cast(Any, STYLE)):
             return draw(*args, **kwargs)
 
     return wrapper
@@ -435,7 +435,7 @@ def failure_bars(
         )
     axes.set_xlim(0, max(left) * 1.25 + 1)
     axes.set_ylim(-0.6, len(labels) - 0.4)
-    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("Failed consultations (not scored)")
     axes.grid(axis="y", visible=False)
     axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title="error")

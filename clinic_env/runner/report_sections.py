@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from clinic_env.evaluators.inquiry import INQUIRY_TYPES
 from clinic_env.evaluators.stats import paired_effect
@@ -108,7 +109,7 @@ def _rate_bars(
 def accuracy_section(run: Run, rows: Sequence[SummaryRow], folder: Path) -> Section:
     heading = "Accuracy by persona and bias set"
     caption = "top-1 accuracy per doctor, persona and bias set, with 95% CIs"
-    rates = {row.group: row.accuracy for row in rows if ALL not in row.group}
+    rates = {cast(Group, row.group): row.accuracy for row in rows if ALL not in row.group}
     if not any(rates.values()):
         return Section(heading, caption, None, "Not drawn: no consultation has a top-1 score.")
     path = _rate_bars(

@@ -11,14 +11,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedTokenizerFast, Qwen3ForCausalLM
+    from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast, Qwen3ForCausalLM
 
-QWEN3_TOKENS = ("<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>")
-QWEN3_TOKENS += ("<think>", "</think>")
+QWEN3_TOKENS: tuple[str, ...] = (
+    "<tool_call>",
+    "</tool_call>",
+    "<tool_response>",
+    "</tool_response>",
+    "<think>",
+    "</think>",
+)
 """The markers Qwen3's chat template writes, one token each so TRL can find tool calls."""
 
 
-def tiny_model(seed: int = 0) -> tuple[Qwen3ForCausalLM, PreTrainedTokenizerFast]:
+def tiny_model(seed: int = 0) -> tuple[Qwen3ForCausalLM, PreTrainedTokenizerBase]:
     """A randomly initialised Qwen3-shaped model (about 11k parameters) and a byte tokenizer
     with Qwen3's chat template, built in memory: a GRPO step on CPU with no download. It writes
     random bytes, so it calls no tool: it proves the plumbing, not learning."""

@@ -193,7 +193,7 @@ def items_in(text: str) -> list[str]:
     """List items and sentences of a text written as a list (one item a line, or " - a - b",
     "1. a 2. b"). Headers ("Imaging results:") are items of their own, also when glued to
     the end of the item before."""
-    found = []
+    found: list[str] = []
     for line in text.splitlines():
         for chunk in _ITEM_BREAK.split(clean(line)):
             for sentence in map(clean, sentences(chunk)):

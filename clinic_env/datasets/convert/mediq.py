@@ -86,7 +86,8 @@ def convert(record: dict[str, Any], ctx: RecordContext) -> Case | None:
     facts = categorised(statements or context, rules)
     if statements:
         facts += categorised(values_missing_from(context[1:], statements), rules)
-    patient = record.get("patient") if isinstance(record.get("patient"), dict) else {}
+    raw_patient = record.get("patient")
+    patient: dict[str, Any] = raw_patient if isinstance(raw_patient, dict) else {}
     opening = context[0] if context else statements[0]
     person = demographics(
         ctx, age=patient.get("age"), sex=patient.get("gender"), texts=[opening, *statements[:2]]

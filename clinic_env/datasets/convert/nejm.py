@@ -216,7 +216,7 @@ def _presentation(facts: list[Fact], vignette: list[str], rules: Rules) -> tuple
     """
     told = [i for i, f in enumerate(facts) if not is_identity(f.text, rules)]
     story = [i for i in told if facts[i].category in _STORY]
-    chosen = (story or told or [None])[0]
+    chosen = story[0] if story else told[0] if told else None
     if chosen is None:
         match = next(filter(None, map(_VIGNETTE_COMPLAINT.search, vignette)), None)
         complaint = _THIRD_PERSON.sub("my", match["complaint"].strip()) if match else ""

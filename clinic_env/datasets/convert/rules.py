@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -38,7 +38,7 @@ class PhraseTable:
 
     def __init__(
         self,
-        phrases: Mapping[str, Iterable[str]],
+        phrases: Mapping[Any, Iterable[str]],
         split: Callable[[str], list[str]] = content_stems,
     ) -> None:
         self._split = split
