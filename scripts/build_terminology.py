@@ -46,7 +46,12 @@ from xml.etree import ElementTree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from clinic_env.language.matcher_rules import is_acronym, normal_words  # noqa: E402
+from clinic_env.language.matcher_rules import is_acronym, normal_words, stem  # noqa: E402
+from clinic_env.language.matcher_table import load_synonym_table  # noqa: E402
+
+_TABLE = load_synonym_table()
+KEPT_AFTER_SITE = frozenset(_TABLE.kept_after_site)
+SITE_STEMS = frozenset(stem(w) for q in _TABLE.qualifiers if q.name == "site" for w in q.words)
 
 OUT = ROOT / "evaluators" / "terminology" / "disease_ontology.json"
 MAX_WORDS = 6
@@ -54,7 +59,9 @@ _SYNONYM = re.compile(r'^synonym: "(?P<text>.*)" (?P<scope>[A-Z]+)')
 _BASIS = re.compile(
     r"has_material_basis_in (?P<organism>[A-Z][\w .-]+?)(?=\s*[(,.;]| which| that| and | or |$)"
 )
-_SKIP_SYNONYM = re.compile(r",|/|\(| - |\bor\b|\bnos\b|unspecified|\bother\b|\bwith(out)?\b", re.I)
+_SKIP_SYNONYM = re.compile(
+    r",|/|\(|\[| - |\bor\b|\bnos\b|unspecified|\bother\b|\bwith(out)?\b", re.I
+)
 _MALIGNANT = re.compile(r"cancer|carcinoma|sarcoma|malignant", re.I)
 _BENIGN_OR_VAGUE = re.compile(r"neoplasm|tumou?r", re.I)
 _NOT_ORGANISM = re.compile(r"^\d|linked|mutation|gene\b|inheritance|chromosom|allele|variant")
@@ -99,6 +106,21 @@ def read_obo(paths: list[Path], terms: dict[str, Term]) -> None:
                 current.synonyms.append((found["text"], found["scope"]))
         if current is not None and not obsolete and ident.startswith("DOID:"):
             _merge(terms, ident, current)
+
+
+def fill_from_older(terms: dict[str, Term], paths: list[Path]) -> None:
+    """Exact synonyms and definitions of an older full release for the diseases that the
+    current OBO files do not describe (the subsets cover about two thirds of the tree).
+    Only identifiers still in the tree are used (``read_tree`` runs after this), and only
+    EXACT synonyms: RELATED ones are often broader or narrower terms."""
+    if not paths:
+        return
+    older: dict[str, Term] = {}
+    read_obo(paths, older)
+    for ident, term in older.items():
+        if ident not in terms:
+            exact = [(text, scope) for text, scope in term.synonyms if scope == "EXACT"]
+            terms[ident] = Term("", exact, set(), term.definition)
 
 
 def _merge(terms: dict[str, Term], ident: str, term: Term) -> None:
@@ -174,6 +196,8 @@ def _synonyms(
         if len(words) == 1 and text.isupper() and not is_acronym(words, name_words):
             continue
         if set(words) < set(name_words) or set(name_words) < set(words):
+            continue
+        if _organ_finding(words, name_words):
             continue
         if bool(_MALIGNANT.search(term.name)) != bool(_MALIGNANT.search(text)) and (
             _BENIGN_OR_VAGUE.search(term.name + " " + text)
@@ -258,7 +282,10 @@ def _icd_ok(text: str) -> bool:
     return bool(text) and not _ICD_SKIP.search(text) and len(text.split()) <= MAX_WORDS
 
 
-def read_icd() -> tuple[str, list[tuple[str, list[str], list[str]]]]:
+IcdEntry = tuple[str, list[str], list[str]]
+
+
+def read_icd() -> tuple[str, list[IcdEntry]]:
     """(version, [(title, bracket synonyms, inclusion terms)]) from simple-icd-10-cm."""
     try:
         data = importlib.resources.files("simple_icd_10_cm").joinpath("data")
@@ -283,9 +310,34 @@ def read_icd() -> tuple[str, list[tuple[str, list[str], list[str]]]]:
     return tabular.name, entries
 
 
-def add_icd(table: dict[str, object], entries: list[tuple[str, list[str], list[str]]]) -> None:
-    """Join ICD-10-CM titles to the concepts of the same name (else add them), add their
-    bracket synonyms, and record each inclusion term as within its title."""
+# An inclusion term headed by one of these names an episode or a sign of the title's disorder
+# ("panic attack" under panic disorder), not the disorder.
+_EPISODE_HEADS = frozenset({"attack", "episode", "spell", "state", "reaction", "symptom", "sign"})
+
+
+def _names_the_title(term: str, title: str, placed: bool) -> bool:
+    """Whether an inclusion term names its title's disease (or a more specific form of it):
+    not a concept the Disease Ontology places on its own (its is-a tree decides), not an
+    episode of the disorder, and not the organ finding a syndrome is named after
+    ("polycystic ovary" under polycystic ovarian syndrome)."""
+    words, title_words = _key(term).split(), _key(title).split()
+    if placed or not words:
+        return False
+    if words[-1] in _EPISODE_HEADS and title_words[-1] not in _EPISODE_HEADS:
+        return False
+    return not _organ_finding(words, title_words)
+
+
+def _organ_finding(words: list[str], title_words: list[str]) -> bool:
+    """A name ending in an organ, for a syndrome named after it (see ``kept_after_site``)."""
+    return title_words[-1] in KEPT_AFTER_SITE and stem(words[-1]) in SITE_STEMS
+
+
+def add_icd(table: dict[str, object], entries: list[IcdEntry]) -> None:
+    """Join ICD-10-CM titles to the concepts of the same name (else add them, when they
+    have something to add), add their bracket synonyms, and record each inclusion term that
+    names its title's disease as within its title. (The Disease Ontology's ICD-10-CM
+    cross-references are not used to join: many point at a broader or narrower code.)"""
     concepts: list[dict[str, object]] = table["concepts"]  # type: ignore[assignment]
     index: dict[str, int] = {}
     for position, concept in enumerate(concepts):
@@ -299,13 +351,19 @@ def add_icd(table: dict[str, object], entries: list[tuple[str, list[str], list[s
             concepts.append({"names": [name], "parents": []})
         return index[key]
 
+    def add_name(home: int, name: str) -> None:
+        if _key(name) not in index:
+            index[_key(name)] = home
+            concepts[home]["names"].append(name)  # type: ignore[attr-defined]
+
     for title, synonyms, terms in entries:
         home = concept_of(title)
         for synonym in synonyms:
-            if _key(synonym) not in index:
-                index[_key(synonym)] = home
-                concepts[home]["names"].append(synonym)  # type: ignore[attr-defined]
+            add_name(home, synonym)
         for term in terms:
+            placed = _key(term) in index and bool(concepts[index[_key(term)]]["parents"])
+            if not _names_the_title(term, title, placed):
+                continue
             inner = concept_of(term)
             if inner != home:
                 within = concepts[inner].setdefault("within", [])
@@ -338,6 +396,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--icd", action="store_true", help="add ICD-10-CM terms from simple-icd-10-cm"
     )
+    parser.add_argument(
+        "--older-obo",
+        type=Path,
+        action="append",
+        default=[],
+        help="a full doid.obo of an older release, for the diseases the OBO files lack",
+    )
     args = parser.parse_args(argv)
     full = args.repo / "src" / "ontology" / "doid.obo"
     obo = (
@@ -350,12 +415,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.repo}: no OBO files or no DOreports/HumanDO.tsv")
     terms: dict[str, Term] = {}
     read_obo(obo, terms)
+    fill_from_older(terms, args.older_obo)
     read_tree(tree, terms)
+    built = build(terms)
     table: dict[str, object] = {
         "source": _source(args.repo, args.commit),
         "licence": "CC0 1.0 Universal",
-        **build(terms),
+        **built,
     }
+    if args.older_obo:
+        older = ", ".join(path.name for path in args.older_obo)
+        table["source"] = f"{table['source']}, with EXACT synonyms from {older}"
     if args.icd:
         version, entries = read_icd()
         add_icd(table, entries)

@@ -6,8 +6,10 @@ call. This module answers same, different or unsure from text alone, with rules 
 word order, plurals, Greek letters, Roman numerals, guarded typos: see
 :mod:`clinic_env.language.matcher_rules`), a hand-written table
 (``evaluators/synonyms/diagnoses.yaml``) and a terminology derived from the Human Disease
-Ontology and ICD-10-CM (:mod:`clinic_env.language.terminology`); the decision rules on two
-readings are in :mod:`clinic_env.language.matcher_compare`. ``docs/matching.md`` states
+Ontology and ICD-10-CM (:mod:`clinic_env.language.terminology`); the identities names
+resolve to are indexed in :mod:`clinic_env.language.matcher_index`, value answers ("-0.45",
+"2.5 mg") are read in :mod:`clinic_env.language.matcher_values`, and the decision rules on
+two readings are in :mod:`clinic_env.language.matcher_compare`. ``docs/matching.md`` states
 them in prose.
 
 Precision comes first: a wrong "correct" inflates every score built on it, and a reward
@@ -28,24 +30,27 @@ model built on it is there for a policy to exploit. So:
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Sequence
 from typing import Self, TypeVar
 
 from clinic_env.language.matcher_compare import (
-    FILLERS,
     RANK,
     ComparisonRules,
     Reading,
     Verdict,
     filler,
 )
+from clinic_env.language.matcher_index import NameIndex
 from clinic_env.language.matcher_rules import (
     JOINED_PREFIXES,
     ORDER_WORDS,
     disease_like,
+    inflamed_organ,
     is_acronym,
     is_negated,
     normal_words,
+    organ_key,
     respell,
     singular,
     split_list,
@@ -56,6 +61,7 @@ from clinic_env.language.matcher_table import (
     SynonymTable,
     load_synonym_table,
 )
+from clinic_env.language.matcher_values import value_key, value_tokens
 from clinic_env.language.terminology import Terminology, load_terminology
 
 __all__ = [
@@ -71,7 +77,7 @@ _MAX_WORDS = 12
 _MAX_CHARS = 160
 
 
-class DiagnosisMatcher(ComparisonRules):
+class DiagnosisMatcher(NameIndex, ComparisonRules):
     """Decides whether two diagnosis strings name the same disease, offline and fast.
 
     Args:
@@ -85,11 +91,18 @@ class DiagnosisMatcher(ComparisonRules):
         norm = self._norm_word
         qualifiers = synonyms.qualifiers
         self._organism_words = frozenset(
-            norm(w) for q in qualifiers if q.name == "organism" for w in q.words
+            norm(w) for q in qualifiers if q.name.startswith("organism") for w in q.words
         )
+        self._implied = {
+            norm(w): frozenset(map(norm, q.implies))
+            for q in qualifiers
+            for w in q.words
+            if q.implies
+        }
 
         self._class_of = {norm(w): i for i, q in enumerate(qualifiers) for w in q.words}
         self._exclusive = frozenset(i for i, q in enumerate(qualifiers) if q.exclusive)
+        self._class_words = {i: tuple(map(norm, q.words)) for i, q in enumerate(qualifiers)}
         self._site = frozenset(i for i, q in enumerate(qualifiers) if q.name == "site")
         for offset, prefix in enumerate(sorted(JOINED_PREFIXES), start=len(qualifiers)):
             self._exclusive |= {offset}
@@ -108,6 +121,15 @@ class DiagnosisMatcher(ComparisonRules):
         self._short_of = frozenset(map(norm, synonyms.short_of))
         self._heads = frozenset(map(norm, synonyms.disease_heads))
         self._suffixes = tuple(synonyms.disease_suffixes)
+        self._kept_after_site = frozenset(map(norm, synonyms.kept_after_site))
+        self._site_stems = frozenset(
+            stem(norm(w)) for q in qualifiers if q.name == "site" for w in q.words
+        )
+        self._units = frozenset(synonyms.units)
+        self._inflammations = {
+            organ_key(normal_words(organ, self._spelling)): disease
+            for organ, disease in synonyms.inflammations.items()
+        }
         self._distinct = {
             norm(w): frozenset(map(norm, group)) for group in synonyms.distinct_words for w in group
         }
@@ -116,20 +138,25 @@ class DiagnosisMatcher(ComparisonRules):
         self._ids: dict[str, int] = {}
         self._parents: dict[int, set[int]] = {}
         self._within: dict[int, set[int]] = {}
+        self._apart: dict[int, set[int]] = {}
+        self._curated_forms: set[int] = set()
         self._organisms: dict[str, int] = {}
         self._words = functools.lru_cache(maxsize=_CACHE_SIZE)(self._normal_words)
         self._forms = functools.lru_cache(maxsize=_CACHE_SIZE)(self._analyse)
         self._verdicts = functools.lru_cache(maxsize=_CACHE_SIZE)(self._compare)
         self._ancestors = functools.lru_cache(maxsize=1 << 14)(self._find_ancestors)
+        self._values = functools.lru_cache(maxsize=_CACHE_SIZE)(self._value_of)
+        self._tokens = functools.lru_cache(maxsize=_CACHE_SIZE)(value_tokens)
         for group, names in enumerate(synonyms.synonyms):
             for name in names:
                 self._ids[" ".join(self._words(name))] = group
-        self._by_core: dict[tuple[str, ...], set[tuple[int, tuple[str, ...]]]] = {}
+        self._by_core: dict[tuple[str, ...], set[tuple[int, tuple[str, ...], tuple[str, ...]]]] = {}
         self._by_shape: dict[str, set[int]] = {}
         self._index()
         if terminology is not None:
             self._add_terminology(terminology)
             self._index()
+        self._add_curated(synonyms)
         self._vocabulary = frozenset(w for text in self._ids for w in text.split()) | frozenset(
             self._class_of
         )
@@ -150,10 +177,21 @@ class DiagnosisMatcher(ComparisonRules):
         return " ".join(self._words(text))
 
     def verdict(self, predicted: str, truth: str, aliases: Sequence[str] = ()) -> Verdict:
-        """Same, different or unsure: does ``predicted`` name ``truth`` or one of ``aliases``?"""
-        candidates = self._forms(predicted)
+        """Same, different or unsure: does ``predicted`` name ``truth`` or one of ``aliases``?
+
+        A reference that states a value ("-0.45", "2.5 mg", "↓ ↓ ↑ ↓") is matched only by
+        the same numbers, signs and words, in the same order.
+        """
+        candidates: tuple[Reading, ...] | None = None
         best = Verdict.DIFFERENT
         for name in (truth, *aliases):
+            value = self._values(name)
+            if value is not None:
+                if self._tokens(predicted) == value:
+                    return Verdict.SAME
+                continue
+            if candidates is None:
+                candidates = self._forms(predicted)
             for target in self._forms(name):
                 for candidate in candidates:
                     found = self._verdicts(candidate, target)
@@ -171,10 +209,14 @@ class DiagnosisMatcher(ComparisonRules):
         self, differential: Sequence[str], truth: str, aliases: Sequence[str] = ()
     ) -> int | None:
         """1-based rank of the first entry of ``differential`` that matches, else None."""
-        targets = [target for name in (truth, *aliases) for target in self._forms(name)]
-        if not targets:
+        names = (truth, *aliases)
+        values = {v for v in map(self._values, names) if v is not None}
+        targets = [t for n in names if self._values(n) is None for t in self._forms(n)]
+        if not targets and not values:
             return None
         for position, entry in enumerate(differential, start=1):
+            if values and self._tokens(entry) in values:
+                return position
             for candidate in self._forms(entry):
                 if any(self._verdicts(candidate, t) is Verdict.SAME for t in targets):
                     return position
@@ -194,9 +236,11 @@ class DiagnosisMatcher(ComparisonRules):
         return singular(respell(self._spelling.get(word, word)))
 
     def _normal_words(self, text: str) -> tuple[str, ...]:
-        """The rules' normal words, less a genus initial ("E. coli" is "coli")."""
+        """The rules' normal words, less a genus initial ("E. coli" is "coli"), with an
+        organ's inflammation in lay words named by its "-itis" ("inflammation of the
+        liver" is "hepatitis")."""
         words = normal_words(text, self._spelling)
-        return tuple(
+        words = [
             w
             for i, w in enumerate(words)
             if not (
@@ -205,98 +249,11 @@ class DiagnosisMatcher(ComparisonRules):
                 and i + 1 < len(words)
                 and words[i + 1] in self._organism_words
             )
-        )
+        ]
+        return tuple(inflamed_organ(words, self._inflammations) or words)
 
-    def _index(self) -> None:
-        """Index every known name by its core and its shapes, for :meth:`_ident_of`."""
-        self._by_core.clear()
-        self._by_shape.clear()
-        for text, ident in self._ids.items():
-            words = text.split()
-            harmless = tuple(w for w in words if w in self._harmless)
-            self._by_core.setdefault(self._harmless_core(words), set()).add((ident, harmless))
-            for shape in self._shapes(words):
-                self._by_shape.setdefault(shape, set()).add(ident)
-
-    def _add_terminology(self, terminology: Terminology) -> None:
-        """Give each concept an identity: its hand-table group when all its known names
-        agree on one, else its own; the hand table stays authoritative for its names."""
-        hand = len(self._names)
-        idents: list[int] = []
-        for index, concept in enumerate(terminology.concepts):
-            texts = [" ".join(self._words(name)) for name in concept.names]
-            groups = {g for t in texts for g in self._hand_groups(t)}
-            ident = groups.pop() if len(groups) == 1 else hand + index
-            idents.append(ident)
-            for text in texts:
-                if text:
-                    self._ids.setdefault(text, ident)
-        self._names.extend(concept.names[0] for concept in terminology.concepts)
-        for index, concept in enumerate(terminology.concepts):
-            parents = {idents[p] for p in concept.parents} - {idents[index]}
-            self._parents.setdefault(idents[index], set()).update(parents)
-            within = {idents[w] for w in concept.within} - {idents[index]}
-            if within:
-                self._within.setdefault(idents[index], set()).update(within)
-        for organism, index in terminology.organisms.items():
-            self._organisms[organism] = idents[index]
-
-    def _hand_groups(self, text: str) -> set[int]:
-        """The hand-table groups a terminology name is, exactly or up to harmless words."""
-        exact = self._ids.get(text)
-        if exact is not None:
-            return {exact} if exact < self._hand else set()
-        found = self._core_matches(text.split())
-        return found if len(found) == 1 and next(iter(found)) < self._hand else set()
-
-    def _harmless_core(self, words: Iterable[str]) -> tuple[str, ...]:
-        return tuple(sorted(w for w in words if w not in self._harmless and w not in FILLERS))
-
-    @staticmethod
-    def _shapes(words: Sequence[str]) -> tuple[str, str]:
-        """Keys that ignore spaces and hyphens ("non ketotic" / "nonketotic") and word order
-        with noun/adjective forms ("leiomyoma of the uterus" / "uterine leiomyoma")."""
-        content = [w for w in words if w not in FILLERS]
-        return "".join(words), " ".join(sorted(map(stem, content)))
-
-    def _ident_of(self, words: Sequence[str]) -> int | None:
-        """The identity a name has exactly, or up to harmless qualifiers, spacing or word
-        order, if only one fits."""
-        if not words:
-            return None
-        exact = self._ids.get(" ".join(words))
-        if exact is not None:
-            return exact
-        if not any(w in ORDER_WORDS for w in words):
-            for shape in self._shapes(words):
-                found = self._by_shape.get(shape, set())
-                if len(found) == 1:
-                    return next(iter(found))
-        found = self._core_matches(words)
-        return next(iter(found)) if len(found) == 1 else None
-
-    def _core_matches(self, words: Sequence[str]) -> set[int]:
-        """Identities whose names equal ``words`` up to compatible harmless qualifiers."""
-        core = self._harmless_core(words)
-        if not core:
-            return set()
-        harmless = [w for w in words if w in self._harmless]
-        return {
-            ident
-            for ident, theirs in self._by_core.get(core, ())
-            if not self._conflict(harmless, theirs)
-        }
-
-    def _find_ancestors(self, ident: int) -> frozenset[int]:
-        found: set[int] = set()
-        frontier = set(self._parents.get(ident, ()))
-        for _ in range(8):
-            frontier -= found
-            if not frontier:
-                break
-            found |= frontier
-            frontier = {p for c in frontier for p in self._parents.get(c, ())}
-        return frozenset(found)
+    def _value_of(self, text: str) -> tuple[str, ...] | None:
+        return value_key(text, self._units)
 
     # Reading one entry ---------------------------------------------------------------------
 
@@ -350,19 +307,32 @@ class DiagnosisMatcher(ComparisonRules):
                 clause = frozenset(tail)
         too_long = len(words) > _MAX_WORDS or sum(map(len, words)) > _MAX_CHARS
         repeated = len(set(bag)) < len(bag)
-        kept = [w for w in words if w not in self._class_of and w not in clause]
-        if clause and "with" in kept:
-            kept.remove("with")
         return Reading(
             text=" ".join(words),
             words=words,
             bag=bag,
             ident=self._ident_of(words),
-            base=self._ids.get(" ".join(kept)) if len(kept) < len(words) else None,
+            base=self._base(words, clause),
             clause=clause,
             ordered=any(w in ORDER_WORDS for w in words),
             blocked=blocked or too_long or repeated,
         )
+
+    def _base(self, words: tuple[str, ...], clause: frozenset[str]) -> int | None:
+        """The identity a name has once qualifiers drop, the fewest first ("Candida albicans
+        stomatitis" is "Candida stomatitis" before it is "stomatitis")."""
+        droppable = [i for i, w in enumerate(words) if w in self._class_of or w in clause]
+        if clause and "with" in words:
+            droppable.append(words.index("with"))
+        if not droppable:
+            return None
+        sizes = range(1, len(droppable) + 1) if len(droppable) <= 3 else (len(droppable),)
+        for size in sizes:
+            for dropped in itertools.combinations(droppable, size):
+                kept = " ".join(w for i, w in enumerate(words) if i not in dropped)
+                if kept in self._ids:
+                    return self._ids[kept]
+        return None
 
 
 MatcherT = TypeVar("MatcherT", bound=DiagnosisMatcher)

@@ -16,6 +16,7 @@ from enum import StrEnum
 from clinic_env.language.matcher_rules import (
     ORDER_WORDS,
     is_acronym,
+    organism_adjective,
     organism_disease,
     slip_pair,
     stem,
@@ -79,9 +80,15 @@ class ComparisonRules:
     _generic: frozenset[str]
     _short_of: frozenset[str]
     _distinct: dict[str, frozenset[str]]
+    _implied: dict[str, frozenset[str]]
+    _ids: dict[str, int]
+    _class_words: dict[int, tuple[str, ...]]
     _vocabulary: frozenset[str]
     _organisms: dict[str, int]
     _within: dict[int, set[int]]
+    _apart: dict[int, set[int]]
+    _curated: Callable[[int | None], bool]
+    _organism_words: frozenset[str]
     _parents: dict[int, set[int]]
     _hand: int
     _ancestors: Callable[[int], frozenset[int]]
@@ -90,11 +97,16 @@ class ComparisonRules:
     def _core_matches(self, words: Sequence[str]) -> set[int]:
         raise NotImplementedError
 
+    def _fixed(self, words: Sequence[str]) -> frozenset[str]:
+        raise NotImplementedError
+
     def _compare(self, p: Reading, g: Reading) -> Verdict:
         """The verdict on prediction ``p`` against reference ``g`` (see the module doc)."""
         if p.text == g.text:
             return Verdict.SAME
         if p.blocked or g.blocked:
+            return Verdict.DIFFERENT
+        if p.ident is not None and g.ident in self._apart.get(p.ident, ()):
             return Verdict.DIFFERENT
         if p.ident is not None and (p.ident == g.ident or g.ident in self._within.get(p.ident, ())):
             return Verdict.SAME
@@ -108,7 +120,8 @@ class ComparisonRules:
             return qualified
         if (
             g.ident is not None
-            and p.base == g.ident
+            and p.base is not None
+            and (p.base == g.ident or g.ident in self._within.get(p.base, ()))
             and not set(p.words) - self._dropped(p) < set(g.bag)
             and self._extras_fit(p, g, g.words)
         ):
@@ -116,7 +129,7 @@ class ComparisonRules:
         extra = self._added(p, g)
         if extra and self._site_changes(g, extra):
             return Verdict.DIFFERENT
-        if self._organism(p, g) or self._organism(g, p):
+        if self._organism(p, g) or self._organism(g, p) or self._infection_at(p, g):
             return Verdict.SAME
         if (
             p.ident is not None
@@ -139,8 +152,8 @@ class ComparisonRules:
 
     def _placed(self, ident: int | None) -> bool:
         """Whether an identity is known well enough to tell it apart from another: a group
-        of the hand table (authoritative), or a concept placed in the is-a tree."""
-        return ident is not None and (ident < self._hand or bool(self._parents.get(ident)))
+        or form of the hand table (authoritative), or a concept placed in the is-a tree."""
+        return ident is not None and (self._curated(ident) or bool(self._parents.get(ident)))
 
     def _unrelated(self, a: int | None, b: int | None) -> bool:
         """Two different well-known identities, neither a kind of the other."""
@@ -169,6 +182,9 @@ class ComparisonRules:
         """Same when ``p`` is ``g`` plus qualifiers; None when other words differ."""
         extra_p = Counter(p.bag) - Counter(g.bag)
         extra_g = Counter(g.bag) - Counter(p.bag)
+        for word in [w for w in extra_p if w in self._implied]:
+            for implied in self._implied[word]:
+                extra_g.pop(implied, None)
         if any(w not in self._class_of and w not in p.clause for w in extra_p):
             return None
         if any(w not in self._class_of for w in extra_g):
@@ -176,6 +192,10 @@ class ComparisonRules:
         if (p.ordered or g.ordered) and not self._same_order(p, g, extra_p, extra_g):
             return Verdict.DIFFERENT
         if any(w not in self._harmless for w in extra_g):
+            return Verdict.DIFFERENT
+        if self._fixed(g.words).intersection(extra_g) or self._fixed(p.words).intersection(extra_p):
+            return Verdict.DIFFERENT
+        if not extra_p and any(self._has_opposite(g.words, w) for w in extra_g):
             return Verdict.DIFFERENT
         if self._conflict(extra_g, p.bag):
             return Verdict.DIFFERENT
@@ -185,6 +205,21 @@ class ComparisonRules:
         ):
             return Verdict.DIFFERENT
         return Verdict.SAME if self._extras_fit(p, g, g.bag, extra_p) else Verdict.DIFFERENT
+
+    def _has_opposite(self, words: Sequence[str], word: str) -> bool:
+        """Whether a harmless word of an exclusive class tells two known diseases apart
+        here: without "acute", "myeloid leukaemia" may be the chronic one, so it cannot
+        drop ("Sjogren disease" and "Sjogren syndrome" are one group, so "syndrome" can)."""
+        cls = self._class_of.get(word)
+        if cls not in self._exclusive:
+            return False
+        own = self._ids.get(" ".join(words))
+        for other in self._class_words[cls]:
+            if other != word:
+                found = self._ids.get(" ".join(other if w == word else w for w in words))
+                if found is not None and found != own:
+                    return True
+        return False
 
     def _extras_fit(
         self,
@@ -262,13 +297,30 @@ class ComparisonRules:
                 return False
         return True
 
+    def _infection_at(self, p: Reading, g: Reading) -> bool:
+        """ "Tuberculous meningitis" is a form of tuberculosis, "syphilitic aortitis" of
+        syphilis: the infection's adjective with a site or a lesion (one way)."""
+        return (
+            len(g.words) == 1
+            and 2 <= len(p.words) <= 4
+            and not any(w in self._short_of or w in ORDER_WORDS for w in p.words)
+            and any(
+                w in self._organism_words
+                and (organism_adjective(w, g.words[0]) or organism_disease(w, g.words[0]))
+                for w in p.words
+            )
+        )
+
     def _organism(self, p: Reading, g: Reading) -> bool:
-        """ "Toxoplasma gondii infection" names toxoplasmosis; so does a known cause."""
+        """ "Toxoplasma gondii infection" names toxoplasmosis; so does a known cause, alone
+        or with qualifiers ("EBV", "HHV-6 infection" for roseola)."""
+        if g.ident is not None:
+            for size in range(len(p.words), 0, -1):
+                if self._organisms.get(" ".join(p.words[:size])) == g.ident:
+                    rest = p.words[size:]
+                    return all(w in _INFECTION or w in self._class_of for w in rest)
         if len(p.words) < 2 or p.words[-1] not in _INFECTION:
             return False
-        organism = " ".join(p.words[:-1])
-        if g.ident is not None and self._organisms.get(organism) == g.ident:
-            return True
         return len(g.words) == 1 and len(p.words) <= 4 and organism_disease(p.words[0], g.words[0])
 
 

@@ -20,9 +20,12 @@ __all__ = [
     "JOINED_PREFIXES",
     "ORDER_WORDS",
     "disease_like",
+    "inflamed_organ",
     "is_acronym",
     "is_negated",
     "normal_words",
+    "organ_key",
+    "organism_adjective",
     "organism_disease",
     "respell",
     "singular",
@@ -30,6 +33,7 @@ __all__ = [
     "split_list",
     "stem",
     "strip_hedges",
+    "strip_list_markers",
     "typo_pair",
 ]
 
@@ -135,9 +139,14 @@ def respell(word: str) -> str:
 
 @functools.lru_cache(maxsize=1 << 16)
 def singular(word: str) -> str:
-    """Plural and possessive "s" dropped ("seizures", "Crohns", "Graves"), by rule."""
+    """Plural and possessive "s" dropped ("seizures", "Crohns", "Graves"), and the Greek
+    and Latin plurals of disease words ("keratoses", "vasculitides", "condylomata"), by
+    rule."""
     if len(word) < 4 or not word.isalpha():
         return word
+    for plural, one in (("itides", "itis"), ("omata", "oma"), ("oses", "osis")):
+        if word.endswith(plural) and len(word) >= 7:
+            return word[: -len(plural)] + one
     if word.endswith("ies") and len(word) >= 5:
         return word[:-3] + "y"
     if word.endswith("s") and not word.endswith(("ss", "us", "is")):
@@ -145,14 +154,20 @@ def singular(word: str) -> str:
     return word
 
 
-def strip_list_markers(text: str) -> str:
-    """Remove leading list markers ("1.", "a)", "-"), repeatedly, from raw text."""
+def strip_list_markers(text: str, *, keep_sign: bool = False) -> str:
+    """Remove leading list markers ("1.", "a)", "-"), repeatedly, from raw text; with
+    ``keep_sign``, never the minus or plus sign of a number ("-0.45")."""
     for _ in range(3):
+        if keep_sign and _SIGNED_START.match(text):
+            break
         stripped = _LIST_MARKER.sub("", text, count=1)
         if stripped == text:
             break
         text = stripped
     return text
+
+
+_SIGNED_START = re.compile(r"^\s*[-−–+]\d")
 
 
 def _by_first_word(
@@ -212,10 +227,28 @@ def normal_words(text: str, spelling: dict[str, str]) -> list[str]:
     """
     raw = strip_list_markers(text.translate(_GREEK) if not text.isascii() else text)
     words = fold(raw).split()
-    words = [w for w in _canonical(words)]
-    words = strip_hedges(words)
+    words = _join_initials(strip_hedges(_canonical(words)))
     out = [singular(respell(spelling.get(word, word))) for word in words]
     return _join_prefixes([_ROMAN.get(word, word) for word in out])
+
+
+_LETTER_PAIRS = frozenset({("h", "o"), ("r", "o"), ("c", "o")})  # h/o, r/o, c/o: not names
+
+
+def _join_initials(words: list[str]) -> list[str]:
+    """Letters written apart ("C.O.P.D.", "U T I") joined into their abbreviation; a single
+    letter stays ("hepatitis A", "E. coli")."""
+    joined: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if len(word) == 1 and word.isalpha():
+            run.append(word)
+            continue
+        joined.extend(["".join(run)] if len(run) >= 2 and tuple(run) not in _LETTER_PAIRS else run)
+        run = []
+        if word:
+            joined.append(word)
+    return joined
 
 
 def _canonical(words: list[str]) -> list[str]:
@@ -266,6 +299,29 @@ def split_list(text: str) -> tuple[list[str], bool]:
     parts = [p for p in _SEPARATORS.split(text) if p and p.strip()]
     pieces = [q for part in parts for q in _COMMA.split(part) if q.strip()]
     return pieces, len(parts) == 1
+
+
+_INFLAMMATION = ("inflammation", "inflamed")
+
+
+def inflamed_organ(words: Sequence[str], organs: dict[str, str]) -> list[str] | None:
+    """ "inflammation of the liver", "liver inflammation" or "inflamed liver" as the
+    organ's "-itis" word (``organs`` maps the organ's normal words to it), else None."""
+    if len(words) < 2 or not _INFLAMMATION.count(words[0]) + _INFLAMMATION.count(words[-1]):
+        return None
+    if words[0] == "inflammation":
+        rest = words[1:]
+    elif words[0] == "inflamed" or words[-1] == "inflammation":
+        rest = words[1:] if words[0] == "inflamed" else words[:-1]
+    else:
+        return None
+    found = organs.get(organ_key(rest))
+    return found.split() if found else None
+
+
+def organ_key(words: Sequence[str]) -> str:
+    """An organ's words as :func:`inflamed_organ` looks them up ("lining brain")."""
+    return " ".join(w for w in words if w not in ("of", "the", "a", "an", "in"))
 
 
 def disease_like(words: Sequence[str], heads: frozenset[str], suffixes: tuple[str, ...]) -> bool:
@@ -321,13 +377,14 @@ def slip_pair(a: str, b: str) -> bool:
     return a != b and len(a) >= 4 and len(b) >= 4 and _collapse(a) == _collapse(b)
 
 
-_ADJECTIVE_ENDINGS = ("atic", "ical", "ic", "al", "ar", "ine", "ian", "eal")
-_NOUN_ENDINGS = ("um", "us", "is", "a", "y", "e")
+_ADJECTIVE_ENDINGS = ("atic", "ical", "ic", "al", "ar", "ine", "ian", "eal", "ed")
+_NOUN_ENDINGS = ("ion", "um", "us", "is", "a", "y", "e")
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
-    """The stem a noun and its adjective share ("aorta" / "aortic", "patella" / "patellar")."""
+    """The stem a noun and its adjective or participle share ("aorta" / "aortic", "patella" /
+    "patellar", "fracture" / "fractured", "dislocation" / "dislocated")."""
     for ending in (*_ADJECTIVE_ENDINGS, *_NOUN_ENDINGS):
         if word.endswith(ending) and len(word) - len(ending) >= 4:
             return word[: -len(ending)]
@@ -346,4 +403,19 @@ def organism_disease(genus: str, disease: str) -> bool:
             rest = disease[len(stem) :]
             if disease.startswith(stem) and rest in _DISEASE_ENDINGS:
                 return True
+    return False
+
+
+def organism_adjective(adjective: str, disease: str) -> bool:
+    """Whether ``adjective`` names the infection ``disease`` ("tuberculous" / "tuberculosis",
+    "syphilitic" / "syphilis", "candidal" / "candidiasis")."""
+    for ending in ("ous", "itic", "al", "ic"):
+        stem = adjective[: -len(ending)]
+        if (
+            adjective.endswith(ending)
+            and len(stem) >= 4
+            and disease.startswith(stem)
+            and disease[len(stem) :] in ("osis", "iasis", "asis", "is", "a")
+        ):
+            return True
     return False

@@ -43,20 +43,25 @@ class QualifierClass(Frozen):
         exclusive: Whether two different words of the class name different diseases
             ("acute" / "chronic", "left" / "right", "viral" / "bacterial"): then no side may
             swap one for another, and one entry holding two of them never matches.
+        implies: Qualifier words that any word of the class states too: a bacterium is
+            "bacterial" and "infective", so "pneumococcal meningitis" is a "bacterial
+            meningitis".
     """
 
     name: str = Field(min_length=1)
     words: tuple[str, ...] = Field(min_length=1)
     exclusive: bool = True
+    implies: tuple[str, ...] = ()
 
 
 class SynonymTable(Frozen):
     """Schema of ``evaluators/synonyms/diagnoses.yaml``.
 
     Attributes:
-        spelling: Irregular word variants no rule derives (``calculi: calculus``), applied
-            to both sides before the spelling rules. Keys and values are single folded
-            words, and no value is itself a key.
+        spelling: Irregular word variants no rule derives (``calculi: calculus``), and an
+            organ's noun mapped to its adjective of another root (``kidney: renal``),
+            applied to both sides before the spelling rules. Keys and values are single
+            folded words, and no value is itself a key.
         qualifiers: Classes of words a prediction may add to the reference's name and still
             name the same disease ("community-acquired pneumonia" for "pneumonia"); never
             the reverse, unless the word is ``harmless`` too.
@@ -74,6 +79,22 @@ class SynonymTable(Frozen):
         disease_suffixes: Word endings that do the same ("-itis", "-osis", ...).
         distinct_words: Groups of look-alike words that name different things
             ("dysphagia" / "dysphasia"); typo tolerance never crosses them.
+        kept_after_site: Harmless head words that do not drop after a site word: "polycystic
+            ovary syndrome" is a diagnosis, "polycystic ovaries" an appearance on a scan.
+        units: Folded unit words ("mg", "mmhg"): a number with one of them is a value, which
+            only the same value matches ("2.5 mg" is not "25 mg").
+        forms: More specific forms that carry a name of their own, by the disease they are a
+            form of ("chronic obstructive pulmonary disease: [emphysema]"): a prediction
+            naming the form matches a reference naming the disease, never the reverse. A
+            variant that is a distinct named syndrome (Miller Fisher syndrome of
+            Guillain-Barre syndrome) is not listed.
+        not_forms: Names that look like a form of a disease but name another one
+            ("cystitis: [interstitial cystitis]"): they never match it.
+        organisms: An organism that causes one disease, by name or abbreviation, and that
+            disease ("EBV: infectious mononucleosis"): "ORGANISM infection" names it.
+        inflammations: An organ, in lay words, and the name of its inflammation ("liver:
+            hepatitis"): "inflammation of the liver", "liver inflammation" and "inflamed
+            liver" read as that name.
         synonyms: Groups of names for one disease. After normalisation no name may appear
             twice, within a group or across groups: an ambiguous abbreviation belongs
             nowhere.
@@ -88,6 +109,14 @@ class SynonymTable(Frozen):
     disease_heads: tuple[str, ...] = ()
     disease_suffixes: tuple[str, ...] = ()
     distinct_words: tuple[tuple[str, ...], ...] = ()
+    kept_after_site: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    forms: dict[str, tuple[Annotated[str, Field(min_length=1)], ...]] = Field(default_factory=dict)
+    not_forms: dict[str, tuple[Annotated[str, Field(min_length=1)], ...]] = Field(
+        default_factory=dict
+    )
+    organisms: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
+    inflammations: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
     synonyms: tuple[SynonymGroup, ...]
 
     @field_validator("spelling")
@@ -119,6 +148,10 @@ class SynonymTable(Frozen):
                         f"class {qualifier.name}: {word!r} is listed twice (also in {seen[word]})"
                     )
                 seen[word] = qualifier.name
+        for qualifier in qualifiers:
+            for word in qualifier.implies:
+                if word not in seen:
+                    raise ValueError(f"class {qualifier.name}: implied {word!r} is in no class")
         return qualifiers
 
     @field_validator("harmless")
@@ -160,6 +193,22 @@ class SynonymTable(Frozen):
                     )
                 owner[text] = (index, name)
         return groups
+
+    @field_validator("forms", "not_forms")
+    @classmethod
+    def _check_forms(
+        cls, forms: dict[str, tuple[str, ...]], info: ValidationInfo
+    ) -> dict[str, tuple[str, ...]]:
+        spelling = dict(info.data.get("spelling", {}))
+        for disease, names in forms.items():
+            key = " ".join(normal_words(disease, spelling))
+            for name in names:
+                text = " ".join(normal_words(name, spelling))
+                if not text or text == key or is_negated(text.split()):
+                    raise ValueError(
+                        f"forms of {disease!r}: {name!r} is empty, negated or the disease itself"
+                    )
+        return forms
 
 
 def load_synonym_table(path: Path | None = None) -> SynonymTable:

@@ -145,3 +145,43 @@ def test_the_build_script_keeps_only_safe_synonyms(tmp_path: Path) -> None:
     names = [c.names[0] for c in table.concepts]
     assert by_name["severe widget pox"].parents == (names.index("widget pox"),)
     assert table.organisms == {"widgetvirus alpha": names.index("widget pox")}
+
+
+def test_an_older_release_fills_in_synonyms_the_current_files_lack(tmp_path: Path) -> None:
+    repo = tmp_path / "do"
+    (repo / "src" / "ontology").mkdir(parents=True)
+    (repo / "DOreports").mkdir()
+    (repo / "src" / "ontology" / "doid.obo").write_text(_OBO)
+    tree = _TREE + '"DOID:6"\t"gear rot"\t"disease"\n'
+    (repo / "DOreports" / "HumanDO.tsv").write_text(tree)
+    older = tmp_path / "old.obo"
+    older.write_text(
+        '[Term]\nid: DOID:6\nname: gear rot\nsynonym: "cog blight" EXACT []\n'
+        'synonym: "cog mildew" RELATED []\n\n'
+        '[Term]\nid: DOID:2\nname: widget pox\nsynonym: "spanner pox" EXACT []\n\n'
+        '[Term]\nid: DOID:9\nname: gone disease\nsynonym: "vanished" EXACT []\n'
+    )
+    out = tmp_path / "terms.json"
+    argv = [str(repo), "--out", str(out), "--commit", "abc", "--older-obo", str(older)]
+    assert _build_script().main(argv) == 0
+    by_name = {c.names[0]: c for c in load_terminology(out).concepts}
+    # only a disease the current files do not describe, only EXACT, only one still in the tree
+    assert by_name["gear rot"].names == ("gear rot", "cog blight")
+    assert "spanner pox" not in by_name["widget pox"].names
+    assert "gone disease" not in by_name
+
+
+@pytest.mark.parametrize(
+    ("term", "title", "placed", "kept"),
+    [
+        ("Acute infective polyneuritis", "Guillain-Barre syndrome", False, True),
+        ("Miller Fisher Syndrome", "Guillain-Barre syndrome", True, False),
+        ("Panic attack", "Panic disorder", False, False),
+        ("Polycystic ovary", "Polycystic ovarian syndrome", False, False),
+        ("Adrenocortical crisis", "Addisonian crisis", False, True),
+    ],
+)
+def test_an_inclusion_term_names_its_title_only_when_it_is_the_disease(
+    term: str, title: str, placed: bool, kept: bool
+) -> None:
+    assert _build_script()._names_the_title(term, title, placed) is kept
