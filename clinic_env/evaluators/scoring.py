@@ -81,7 +81,10 @@ def diagnosis_rank(
     Option letters are read only when the options were shown to the doctor; then an answer
     scores when it names the right option (by letter, or by text unique among the options).
     Otherwise every answer is read as a diagnosis, so "A condition I cannot name" is never
-    option A.
+    option A. An answer that names one of the case's differentials is that differential,
+    even when it would also pass for a more specific form of the truth ("tension
+    pneumothorax" on a case of primary spontaneous pneumothorax that lists it as a
+    differential): the case says the two are told apart.
     """
     truth = case.ground_truth
     if options_shown and case.options and truth.answer_option:
@@ -89,7 +92,21 @@ def diagnosis_rank(
             if chosen_option(entry, case.options, matcher) == truth.answer_option:
                 return rank
         return None
-    return rank_of(matcher, tuple(differential), truth.diagnosis, truth.aliases)
+    rank = rank_of(matcher, tuple(differential), truth.diagnosis, truth.aliases)
+    while rank is not None and names_a_differential(differential[rank - 1], case, matcher):
+        later = rank_of(matcher, tuple(differential[rank:]), truth.diagnosis, truth.aliases)
+        rank = None if later is None else rank + later
+    return rank
+
+
+def names_a_differential(entry: str, case: Case, matcher: DiagnosisMatcher) -> bool:
+    """Whether ``entry`` names one of the case's differentials that is not the truth itself
+    or a wider name for it (the truth does not pass for it)."""
+    truth = case.ground_truth.diagnosis
+    return any(
+        matcher.matches(entry, other.diagnosis) and not matcher.matches(truth, other.diagnosis)
+        for other in case.ground_truth.differentials
+    )
 
 
 def must_not_miss_listed(

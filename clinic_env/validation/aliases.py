@@ -167,7 +167,9 @@ def alias_issues(
             if disease != own[0] and not (accepted and subject != KNOWLEDGE):
                 add(where, f"{alias!r} accepts {name!r}, a name of {disease}")
         for name in differentials:
-            if matcher.matches(name, alias):
+            # Scoring reads an answer naming a differential as that differential, unless the
+            # truth passes for it (a wider name): only then would the alias credit it.
+            if matcher.matches(name, alias) and matcher.matches(own[-1], name):
                 add(where, f"{alias!r} accepts the differential {name!r}")
         if accepted:
             continue
@@ -198,7 +200,8 @@ def case_alias_issues(case: Case) -> list[Issue]:
     where = [(f"ground_truth.aliases[{i}]", alias) for i, alias in enumerate(truth.aliases)]
     issues = alias_issues(case.id, own, where, differentials)
     for i, name in enumerate(differentials):
-        if _matcher().matches(name, truth.diagnosis):
+        matcher = _matcher()
+        if matcher.matches(name, truth.diagnosis) and matcher.matches(truth.diagnosis, name):
             message = f"the differential {name!r} is the diagnosis itself"
             issues.append(Issue(case.id, "alias", f"ground_truth.differentials[{i}]", message))
     return issues

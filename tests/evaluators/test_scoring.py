@@ -12,8 +12,10 @@ from clinic_env.evaluators.scoring import (
     DiagnosisEvaluator,
     MCQEvaluator,
     TestsEvaluator,
+    diagnosis_rank,
 )
 from clinic_env.evaluators.suite import create_evaluators, default_evaluators
+from clinic_env.language.matcher import DiagnosisMatcher
 from tests.helpers.cases import minimal_case
 from tests.helpers.transcripts import score, transcript, turn
 
@@ -122,3 +124,19 @@ def test_registry_defaults_and_judge_requirements():
     with pytest.raises(ConfigError, match="rubric_llm"):
         create_evaluators(["diagnosis", "rubric_llm"], judge=None)
     assert [e.name for e in create_evaluators(["coverage"], None)] == ["fact_coverage"]
+
+
+def test_an_answer_naming_a_differential_is_that_differential_not_the_truth():
+    """'Tension pneumothorax' passes for a more specific pneumothorax, but the case lists it
+    as a differential of its primary spontaneous pneumothorax: it scores nothing, while the
+    truth's own names and a wider differential name still work as they should."""
+    truth = {
+        "diagnosis": "Primary spontaneous pneumothorax",
+        "aliases": ["pneumothorax"],
+        "differentials": [{"diagnosis": "Tension pneumothorax"}, {"diagnosis": "Pneumothorax"}],
+    }
+    case = minimal_case(ground_truth=truth)
+    matcher = DiagnosisMatcher.from_content()
+    assert diagnosis_rank(case, ["Tension pneumothorax"], matcher) is None
+    assert diagnosis_rank(case, ["Tension pneumothorax", "pneumothorax"], matcher) == 2
+    assert diagnosis_rank(case, ["primary spontaneous pneumothorax"], matcher) == 1

@@ -1,5 +1,6 @@
 import pytest
 
+from clinic_env.evaluators.scoring import diagnosis_rank
 from clinic_env.language.knowledge import diseases
 from clinic_env.language.matcher import DiagnosisMatcher
 from clinic_env.schema.case import Case
@@ -43,7 +44,6 @@ REJECTED = [
     ("cardio-001", "myocardial infarction"),
     ("psych-002", "panic attacks"),
     ("derm-001", "pemphigus"),
-    ("paeds-006", "minimal change disease"),
     ("resp-002", "tension pneumothorax"),
 ]
 
@@ -78,9 +78,10 @@ def test_cases_accept_the_common_correct_names(bundled, case_id, name):
 
 @pytest.mark.parametrize(("case_id", "name"), REJECTED)
 def test_no_case_alias_accepts_a_wider_or_other_name(bundled, case_id, name):
+    """Scored as the answer it is: a wider name or another disease earns nothing (an answer
+    naming one of the case's differentials is that differential, whatever alias it passes)."""
     matcher = DiagnosisMatcher.from_content()
-    aliases = by_id(bundled, case_id).ground_truth.aliases
-    assert not [alias for alias in aliases if matcher.matches(name, alias)]
+    assert diagnosis_rank(by_id(bundled, case_id), [name], matcher) is None
 
 
 @pytest.mark.parametrize(("disease", "alias"), REMOVED)
@@ -104,7 +105,7 @@ def test_every_bundled_case_alias_names_its_own_disease_only(bundled):
     [
         ("psychosis", "not the name of one disease"),
         ("Septic arthritis", "a name of Septic arthritis"),
-        ("arthritis", "the differential"),
+        ("arthritis", "is broader than Gout: Septic arthritis"),
     ],
 )
 def test_a_case_alias_naming_a_category_another_disease_or_a_differential_is_flagged(alias, why):
