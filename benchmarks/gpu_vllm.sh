@@ -9,8 +9,11 @@
 # model with `vllm serve` on loopback, runs benchmarks/llm_throughput.py against it
 # (doctor and patient both played by the model, CONCURRENCY consultations at once), then
 # `vllm bench serve` at the same concurrency with prompts and replies of the lengths
-# clinic-env's calls had, prints both, and stops the server. Every phase has a time limit;
-# the whole run fits in ten minutes once the weights are on disk.
+# clinic-env's calls had, prints both with vLLM's prefix-cache hit rate, and stops the server.
+# Every phase has a time limit; the whole run fits in ten minutes once the weights are on
+# disk. vLLM's random prompts share no prefix while clinic-env's do, so the comparison
+# flatters clinic-env; benchmarks/gpu_day.sh (transformers, nothing to download) replays
+# clinic-env's own requests instead. docs/gpu.md says what the figures mean.
 #
 # Needs: an NVIDIA GPU, `pip install vllm` and clinic-env installed in the same Python.
 # Environment: PYTHON (default python3), PORT (default 8011), MAX_DOWNLOAD_GB (3),
@@ -136,6 +139,12 @@ timeout "$VLLM_BENCH_TIMEOUT_S" "$VLLM" bench serve --backend openai-chat \
   --save-result --result-dir "$WORK" --result-filename vllm.json \
   >"$WORK/vllm_bench.txt" 2>&1 || { tail -n 30 "$WORK/vllm_bench.txt" >&2; fail "vllm bench serve failed or ran past ${VLLM_BENCH_TIMEOUT_S}s"; }
 sed -n '/Serving Benchmark Result/,$p' "$WORK/vllm_bench.txt"
+# Prefix-cache counters (tokens) from vLLM's Prometheus endpoint, over the whole run.
+curl -sf "http://127.0.0.1:$PORT/metrics" | awk '
+  /^vllm:prefix_cache_queries(_total)?[{ ]/ { queries += $NF }
+  /^vllm:prefix_cache_hits(_total)?[{ ]/ { hits += $NF }
+  END { if (queries > 0) printf "vLLM prefix cache: %.0f of %.0f prompt tokens hit (%.2f)\n",
+        hits, queries, hits / queries; else print "vLLM prefix cache: not reported" }' || true
 stop_server
 
 # 6. Side by side.

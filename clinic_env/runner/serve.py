@@ -1,4 +1,4 @@
-"""Model servers for batch runs as Ray actors: vLLM on GPUs, or stub servers without them.
+"""Model servers for batch runs as Ray actors: vLLM or transformers on GPUs, or stub servers.
 
 :func:`start_servers` starts identical OpenAI-compatible servers, one per GPU or per
 tensor-parallel group of GPUs, each as the child process of a Ray actor (Ray places the
@@ -6,8 +6,13 @@ actor and names its GPUs in ``CUDA_VISIBLE_DEVICES``, which the child inherits; 
 dies with the actor). It waits until every server answers ``/health``. The model config of
 the group lists all of them as ``replicas``, so the client keeps each conversation on one
 replica and the engine's prefix cache pays off turn after turn; :func:`write_roles` saves
-it as a roles file for ``--roles``. The stub backend serves
-:mod:`clinic_env.testing.stub_server` instead, to try the routing without a GPU.
+it as a roles file for ``--roles``.
+
+The engines: ``vllm serve``; ``transformers serve`` with continuous batching (paged
+attention and prefix sharing, one GPU per server), which needs nothing beyond PyTorch and
+``transformers[serving]``; and the stub model server of ``clinic_env.testing``, started by
+its module path (the engine never imports its test doubles), to try the routing without a
+GPU. ``cpu=True`` asks Ray for no GPU, so transformers can serve a small model on CPUs.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,63 +38,90 @@ import yaml
 from clinic_env.errors import ConfigError, RunError
 from clinic_env.llm.config import ModelConfig
 from clinic_env.runner.ray_runner import import_ray
-from clinic_env.testing.stub_server import StubConfig
 
-Backend = Literal["vllm", "stub"]
-STUB_REPLICAS = 2
-"""How many stub servers start when no count is given (stubs need no GPU to count by)."""
+Engine = Literal["vllm", "transformers", "stub"]
+ENGINES: tuple[Engine, ...] = ("vllm", "transformers", "stub")
+STUB_MODULE = "clinic_env.testing.stub_server"
+"""Run by module path (``python -m``): production code never imports the test doubles."""
+CPU_REPLICAS = 2
+"""How many servers start without GPUs to count by (the stub, or ``cpu``) unless told."""
+_INSTALL_HINT = {"vllm": "pip install vllm", "transformers": "pip install 'transformers[serving]'"}
 _WILDCARDS = ("0.0.0.0", "::")
 _LOG_TAIL_LINES = 40
 
 
 @dataclass(frozen=True)
 class ServeSpec:
-    """What to serve, how many copies, and where they listen.
+    """What to serve, with which engine, how many copies, and where they listen.
 
     ``host`` is where each server binds on its node: loopback (the default) when the
     clients run on the same machine; ``0.0.0.0`` to reach servers on other nodes, which
-    are then advertised at their node's address.
+    are then advertised at their node's address. ``engine_args`` go at the end of the
+    engine's command line (for the stub: its own flags, such as ``--latency``).
     """
 
     model: str
-    backend: Backend = "vllm"
+    engine: Engine = "vllm"
     replicas: int | None = None
     tensor_parallel: int = 1
     host: str = "127.0.0.1"
-    vllm_args: tuple[str, ...] = ()
-    stub: StubConfig = field(default_factory=StubConfig)
+    engine_args: tuple[str, ...] = ()
+    cpu: bool = False
     startup_timeout_s: float = 900.0
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"unknown engine {self.engine!r}: one of {', '.join(ENGINES)}")
+        if self.tensor_parallel < 1:
+            raise ConfigError(f"--tensor-parallel must be at least 1, not {self.tensor_parallel}")
+        if self.tensor_parallel > 1 and self.engine != "vllm":
+            raise ConfigError(
+                f"the {self.engine} engine runs one server per GPU: --tensor-parallel "
+                "needs the vllm engine"
+            )
+        if self.cpu and self.engine == "vllm":
+            raise ConfigError("--cpu serves with transformers (or the stub), not vLLM")
+
+    @property
+    def gpus(self) -> int:
+        """GPUs each server's actor asks Ray for."""
+        return 0 if self.cpu or self.engine == "stub" else self.tensor_parallel
 
     @property
     def model_id(self) -> str:
         """The litellm id the roles file names: vLLM's own provider, or plain OpenAI."""
-        return f"{'hosted_vllm' if self.backend == 'vllm' else 'openai'}/{self.model}"
+        return f"{'hosted_vllm' if self.engine == 'vllm' else 'openai'}/{self.model}"
 
     def command(self, port: int) -> list[str]:
         """The server's command line on its node."""
-        if self.backend == "stub":
-            return [
-                sys.executable, "-m", "clinic_env.testing.stub_server",
-                "--host", self.host, "--port", str(port), "--model-name", self.model,
-                "--latency", str(self.stub.latency_s), "--slots", str(self.stub.slots),
-                "--seed", str(self.stub.seed),
+        where = ["--host", self.host, "--port", str(port)]
+        if self.engine == "stub":
+            command = [sys.executable, "-m", STUB_MODULE, *where, "--model-name", self.model]
+        elif self.engine == "transformers":
+            # Continuous batching is what makes it a server for many conversations; its
+            # per-request warning line would flood the log at a thousand in flight.
+            command = [
+                _console_script("transformers"), "serve", self.model, *where,
+                "--continuous-batching", "--log-level", "error",
             ]  # fmt: skip
-        command = [
-            _vllm_executable(), "serve", self.model,
-            "--host", self.host, "--port", str(port),
-            "--tensor-parallel-size", str(self.tensor_parallel),
-        ]  # fmt: skip
-        if self.tensor_parallel > 1:  # the actor holds the GPUs: vLLM must not ask Ray again
-            command += ["--distributed-executor-backend", "mp"]
-        return command + list(self.vllm_args)
+            if self.cpu:
+                command += ["--device", "cpu"]
+        else:
+            command = [
+                _console_script("vllm"), "serve", self.model, *where,
+                "--tensor-parallel-size", str(self.tensor_parallel),
+            ]  # fmt: skip
+            if self.tensor_parallel > 1:  # the actor holds the GPUs: vLLM must not ask Ray again
+                command += ["--distributed-executor-backend", "mp"]
+        return command + list(self.engine_args)
 
 
-def _vllm_executable() -> str:
-    """vLLM's console script, beside this Python first (a node may have several Pythons)."""
-    beside = Path(sys.executable).with_name("vllm")
-    found = str(beside) if beside.exists() else shutil.which("vllm")
+def _console_script(engine: Literal["vllm", "transformers"]) -> str:
+    """The engine's console script, beside this Python first (a node may have several)."""
+    beside = Path(sys.executable).with_name(engine)
+    found = str(beside) if beside.exists() else shutil.which(engine)
     if found is None:
-        raise RunError("vLLM is not installed on this Ray node: pip install vllm")
+        raise RunError(f"{engine} is not installed on this Ray node: {_INSTALL_HINT[engine]}")
     return found
 
 
@@ -153,13 +185,13 @@ class ServerActor:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if not self.alive():
-                raise RunError(f"the {self.spec.backend} server exited:\n{self.log_tail()}")
+                raise RunError(f"the {self.spec.engine} server exited:\n{self.log_tail()}")
             with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=5) as reply:
                 if reply.status == 200:
                     return
             time.sleep(1)
         raise RunError(
-            f"the {self.spec.backend} server did not answer {url} within {timeout_s:.0f} s:\n"
+            f"the {self.spec.engine} server did not answer {url} within {timeout_s:.0f} s:\n"
             f"{self.log_tail()}"
         )
 
@@ -238,29 +270,29 @@ class ServerGroup:
 
 
 def replica_count(spec: ServeSpec) -> int:
-    """As asked, else one per tensor-parallel group of the cluster's GPUs."""
-    if spec.replicas is not None:
-        if spec.replicas < 1:
-            raise ConfigError(f"at least one replica, not {spec.replicas}")
-        return spec.replicas
-    if spec.backend == "stub":
-        return STUB_REPLICAS
+    """As asked, else one per GPU (or tensor-parallel group of them) in the cluster.
+
+    Servers that ask for more GPUs than the cluster has are refused here: Ray would keep
+    their actors pending for ever.
+    """
+    if spec.replicas is not None and spec.replicas < 1:
+        raise ConfigError(f"at least one replica, not {spec.replicas}")
+    if spec.gpus == 0:
+        return spec.replicas or CPU_REPLICAS
     gpus = int(import_ray().cluster_resources().get("GPU", 0))
-    if gpus < spec.tensor_parallel:
+    wanted = (spec.replicas or 1) * spec.gpus
+    if gpus < wanted:
         raise ConfigError(
-            f"the Ray cluster has {gpus} GPU(s), fewer than a tensor-parallel group of "
-            f"{spec.tensor_parallel}; try the routing without GPUs with --backend stub"
+            f"the Ray cluster has {gpus} GPU(s), fewer than the {wanted} asked for; try the "
+            "routing without GPUs with --engine stub, or a small model with --cpu"
         )
-    return gpus // spec.tensor_parallel
+    return spec.replicas or gpus // spec.gpus
 
 
 def start_servers(spec: ServeSpec) -> ServerGroup:
     """Start the replicas as Ray actors (Ray must be initialised) and wait until healthy."""
-    if spec.tensor_parallel < 1:
-        raise ConfigError(f"--tensor-parallel must be at least 1, not {spec.tensor_parallel}")
     ray = import_ray()
-    gpus = spec.tensor_parallel if spec.backend == "vllm" else 0
-    actor_class = ray.remote(num_cpus=0, num_gpus=gpus)(ServerActor)
+    actor_class = ray.remote(num_cpus=0, num_gpus=spec.gpus)(ServerActor)
     actors = [actor_class.remote(spec) for _ in range(replica_count(spec))]
     group = ServerGroup(spec, actors, ())
     try:

@@ -44,7 +44,7 @@ def answers(base_url: str) -> bool:
 
 
 def test_stub_replicas_keep_each_conversation_on_one_server(local_ray: None, tmp_path: Path):
-    group = start_servers(ServeSpec(model="stub", backend="stub", replicas=2))
+    group = start_servers(ServeSpec(model="stub", engine="stub", replicas=2))
     try:
         assert len(set(group.urls)) == 2
         assert all(url.startswith("http://127.0.0.1:") for url in group.urls)
@@ -90,7 +90,7 @@ def serve_args(*argv: str) -> argparse.Namespace:
 
 def test_the_serve_command_writes_roles_and_stops_on_ctrl_c(local_ray: None, tmp_path: Path):
     roles_file = tmp_path / "serve-roles.yaml"
-    args = serve_args("--backend", "stub", "--roles-out", str(roles_file))
+    args = serve_args("--engine", "stub", "--roles-out", str(roles_file))
     seen: dict[str, object] = {}
 
     def press_ctrl_c_once_written() -> None:
@@ -117,7 +117,7 @@ def test_a_server_that_cannot_start_is_one_line_not_a_traceback(
 ):
     roles_file = tmp_path / "serve-roles.yaml"
     unassigned = "192.0.2.1"  # TEST-NET-1: no interface here has it, so binding fails at once
-    args = serve_args("--backend", "stub", "--host", unassigned, "--roles-out", str(roles_file))
+    args = serve_args("--engine", "stub", "--host", unassigned, "--roles-out", str(roles_file))
     assert args.handler(args) == 1
     assert f"cannot listen on {unassigned}" in capsys.readouterr().err
     assert not roles_file.exists()
@@ -129,7 +129,7 @@ class _Crashing(ServeSpec):
 
 
 def test_a_server_that_exits_is_reported_with_its_log():
-    actor = ServerActor(_Crashing(model="m", backend="stub"))  # the class itself, without Ray
+    actor = ServerActor(_Crashing(model="m", engine="stub"))  # the class itself, without Ray
     actor.start()
     with pytest.raises(RunError, match=r"(?s)server exited.*out of GPU memory"):
         actor.wait_healthy(timeout_s=30)
@@ -150,7 +150,7 @@ class _PortTakenOnce(ServeSpec):
 
 
 def test_a_port_taken_before_the_server_binds_it_is_retried_on_another():
-    actor = ServerActor(_PortTakenOnce(model="m", backend="stub"))
+    actor = ServerActor(_PortTakenOnce(model="m", engine="stub"))
     try:
         url = actor.launch(timeout_s=60)
         assert len(_PortTakenOnce.attempts) == 2
@@ -166,9 +166,60 @@ def test_vllm_needs_a_model_name():
 
 
 def test_vllm_command_leaves_the_actors_gpus_to_vllm(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(serve_module, "_vllm_executable", lambda: "vllm")
-    spec = ServeSpec(model="Qwen/Qwen2.5-0.5B-Instruct", tensor_parallel=2, vllm_args=("--x",))
-    assert spec.model_id == "hosted_vllm/Qwen/Qwen2.5-0.5B-Instruct"
+    monkeypatch.setattr(serve_module, "_console_script", lambda engine: engine)
+    spec = ServeSpec(model="Qwen/Qwen2.5-0.5B-Instruct", tensor_parallel=2, engine_args=("--x",))
+    assert spec.model_id == "hosted_vllm/Qwen/Qwen2.5-0.5B-Instruct" and spec.gpus == 2
     command = spec.command(8001)
     assert command[:3] == ["vllm", "serve", "Qwen/Qwen2.5-0.5B-Instruct"]
     assert command[-3:] == ["--distributed-executor-backend", "mp", "--x"]
+
+
+def test_transformers_serves_with_continuous_batching_one_gpu_each(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(serve_module, "_console_script", lambda engine: engine)
+    spec = ServeSpec(model="/models/m", engine="transformers", engine_args=("--cb-num-blocks", "8"))
+    assert (spec.model_id, spec.gpus) == ("openai//models/m", 1)
+    command = spec.command(8002)
+    assert command[:5] == ["transformers", "serve", "/models/m", "--host", "127.0.0.1"]
+    assert "--continuous-batching" in command and "--device" not in command
+    assert command[-2:] == ["--cb-num-blocks", "8"], "the user's options come last, so win"
+    on_cpu = ServeSpec(model="m", engine="transformers", cpu=True)
+    assert on_cpu.gpus == 0 and on_cpu.command(1)[-2:] == ["--device", "cpu"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"engine": "transformers", "tensor_parallel": 2}, "needs the vllm engine"),
+        ({"engine": "vllm", "cpu": True}, "not vLLM"),
+        ({"engine": "vllm", "tensor_parallel": 0}, "at least 1"),
+        ({"engine": "sglang"}, "unknown engine"),
+    ],
+)
+def test_impossible_specs_are_user_errors(spec: dict[str, object], message: str):
+    with pytest.raises(ConfigError, match=message):
+        ServeSpec(model="m", **spec)
+
+
+def test_more_gpus_than_the_cluster_has_are_refused_before_ray_waits_for_them(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    class OneGpu:
+        @staticmethod
+        def cluster_resources() -> dict[str, float]:
+            return {"CPU": 8.0, "GPU": 1.0}
+
+    monkeypatch.setattr(serve_module, "import_ray", lambda: OneGpu)
+    assert serve_module.replica_count(ServeSpec(model="m", engine="transformers")) == 1
+    with pytest.raises(ConfigError, match="has 1 GPU"):
+        serve_module.replica_count(ServeSpec(model="m", engine="transformers", replicas=2))
+    assert serve_module.replica_count(ServeSpec(model="m", engine="stub")) == 2
+
+
+def test_the_stub_engine_runs_by_module_path_with_its_own_flags():
+    spec = ServeSpec(model="s", engine="stub", engine_args=("--latency", "0.5"))
+    assert spec.model_id == "openai/s" and spec.gpus == 0
+    command = spec.command(8003)
+    assert command[:3] == [sys.executable, "-m", "clinic_env.testing.stub_server"]
+    assert command[-4:] == ["--model-name", "s", "--latency", "0.5"]
