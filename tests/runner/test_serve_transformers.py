@@ -50,7 +50,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch  # noqa: PLC0415 - only once the extras are known to be there
     from transformers import LlamaConfig, LlamaForCausalLM  # noqa: PLC0415
 
-    from tests.helpers.tokenizer import byte_tokenizer  # noqa: PLC0415
+    from clinic_env.testing.tiny_lm import byte_tokenizer  # noqa: PLC0415
 
     folder = tmp_path_factory.mktemp("tiny-llama")
     tokenizer = byte_tokenizer(CHATML)
