@@ -85,11 +85,18 @@ def _status(spec: DatasetSpec) -> str:
     return "credentialed" if spec.entry.access == "credentialed" else "not cached"
 
 
+def _rows(spec: DatasetSpec) -> str:
+    """The registry's row count; a bundled set's cases, counted (they ship with the package)."""
+    if spec.entry.bundled is not None:
+        return str(len(load_dataset(spec.name).cases))
+    return str(spec.entry.rows) if spec.entry.rows else "-"
+
+
 def list_datasets(args: argparse.Namespace) -> int:
     print(f"{'name':<12} {'format':<17} {'mode':<5} {'rows':>5}  {'status':<13} licence")
     for name in dataset_names():
         spec = dataset_spec(name)
-        rows = str(spec.entry.rows) if spec.entry.rows else "-"
+        rows = _rows(spec)
         line = f"{name:<12} {spec.format:<17} {spec.entry.mode:<5} {rows:>5}  "
         print(f"{line}{_status(spec):<13} {spec.licence}")
         if args.verbose:

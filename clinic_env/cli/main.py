@@ -9,6 +9,7 @@ from importlib import metadata
 
 from clinic_env.cli import biases as biases_command
 from clinic_env.cli import cases as cases_command
+from clinic_env.cli import compare as compare_command
 from clinic_env.cli import datasets as datasets_command
 from clinic_env.cli import eval as eval_command
 from clinic_env.cli import judge as judge_command
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         eval_command,
         report_command,
         run_command,
+        compare_command,
         play_command,
         cases_command,
         datasets_command,

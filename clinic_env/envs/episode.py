@@ -9,11 +9,11 @@ keeps all three so that each adapter reads the shape its trainer accepts from on
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from clinic_env.session import StepResult
+from clinic_env.summary import reward_totals
 
 
 @dataclass
@@ -23,26 +23,31 @@ class EpisodeRewards:
     ``total`` is the sum of the turn rewards: the episode's return under the reward spec's
     reduction (for ``dense`` and ``episode`` it counts every part, for ``terminal`` only the
     end parts). ``components`` sums each named part over the turns, whatever the reduction,
-    so a trainer that weighs components itself sees all of them.
+    so a trainer that weighs components itself sees all of them. Both are summed by
+    :func:`clinic_env.summary.reward_totals`, as the transcript's summary is.
     """
 
     turn_rewards: list[float] = field(default_factory=list)
-    components: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    breakdowns: list[dict[str, float]] = field(default_factory=list)
     outcome: str | None = None
     score: dict[str, Any] = field(default_factory=dict)
 
     def add(self, result: StepResult) -> None:
         """Count one step's reward and breakdown; keep the outcome and score once it ends."""
         self.turn_rewards.append(float(result.reward))
-        for name, value in result.info.get("reward_breakdown", {}).items():
-            self.components[name] += float(value)
+        self.breakdowns.append(dict(result.info.get("reward_breakdown", {})))
         if "outcome" in result.info:
             self.outcome = result.info["outcome"]
             self.score = dict(result.info.get("score") or {})
 
     @property
     def total(self) -> float:
-        return float(sum(self.turn_rewards))
+        return reward_totals(self.turn_rewards, ())[0]
+
+    @property
+    def components(self) -> dict[str, float]:
+        """Each reward part summed over the turns so far, by name (absent: never paid)."""
+        return reward_totals((), self.breakdowns)[1]
 
     @property
     def done(self) -> bool:
@@ -50,10 +55,11 @@ class EpisodeRewards:
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready record: what adapters put in metadata, traces and logs."""
+        total, components = reward_totals(self.turn_rewards, self.breakdowns)
         return {
-            "total": self.total,
+            "total": total,
             "turn_rewards": list(self.turn_rewards),
-            "components": dict(self.components),
+            "components": components,
             "outcome": self.outcome,
             "score": dict(self.score),
         }

@@ -7,8 +7,11 @@ the same order with the same cell ids, so a run can be resumed and compared cell
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -129,11 +132,7 @@ class Experiment(Frozen):
         models are reached (server addresses, key variables, timeouts, retries, backoff,
         per-server concurrency: :data:`RUN_SETTINGS`) are left out, so a run resumes with
         more workers, more retries or after its server moved; the manifest records them."""
-        grid = self.model_dump(mode="json", exclude={"concurrency", "ray"})
-        for _, spec in _labelled_role_dumps(grid["roles"]):
-            for name in RUN_SETTINGS:
-                spec.pop(name, None)
-        return _digest(grid)
+        return _digest(hashed_view(self.model_dump(mode="json")))
 
     def legacy_config_hash(self) -> str:
         """The hash of run folders made before :data:`RUN_SETTINGS` were left out of it."""
@@ -198,6 +197,85 @@ class Experiment(Frozen):
                 "the grid names the same consultation twice; remove duplicate entries"
             )
         return jobs
+
+
+def hashed_view(dump: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a dumped experiment its config hash covers (see
+    :meth:`Experiment.config_hash`): the same dump with what says how it runs left out."""
+    view = copy.deepcopy({k: v for k, v in dump.items() if k not in ("concurrency", "ray")})
+    roles = view.get("roles")
+    if isinstance(roles, dict) and isinstance(roles.get("doctors"), dict):
+        for _, spec in _labelled_role_dumps(roles):
+            for name in RUN_SETTINGS:
+                spec.pop(name, None)
+    return view
+
+
+EXTENDING_FIELDS = frozenset({"datasets", "personas", "bias_sets", "seeds", "repeats"})
+"""The fields that only choose cells: adding to them adds cells and changes none run already."""
+LABEL_FIELDS = frozenset({"name", "description"})
+"""The fields that name an experiment without changing any result."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChange:
+    """One difference between two experiments, at a dotted path such as ``roles.judge``."""
+
+    path: str
+    before: Any
+    after: Any
+
+    @property
+    def field(self) -> str:
+        """The experiment's top-level field the change is in."""
+        return self.path.split(".", 1)[0].split("[", 1)[0]
+
+    def __str__(self) -> str:
+        if isinstance(self.before, list) and isinstance(self.after, list):
+            added = [item for item in self.after if item not in self.before]
+            removed = [item for item in self.before if item not in self.after]
+            parts = [f"added {_listed(added)}"] if added else []
+            parts += [f"removed {_listed(removed)}"] if removed else []
+            return f"{self.path}: {', '.join(parts) or 'reordered'}"
+        return f"{self.path}: {_shown(self.before)} -> {_shown(self.after)}"
+
+
+_ABSENT = object()
+
+
+def _shown(value: Any) -> str:
+    return "(not set)" if value is _ABSENT else json.dumps(value)
+
+
+def _listed(items: list[Any]) -> str:
+    return ", ".join(_shown(item) for item in items)
+
+
+def config_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[ConfigChange]:
+    """Every difference between two dumped experiments that their config hashes see, each at
+    the deepest path where it shows (lists of one length are compared item by item)."""
+    changes: list[ConfigChange] = []
+
+    def walk(path: str, old: Any, new: Any) -> None:
+        if old == new:
+            return
+        if isinstance(old, dict) and isinstance(new, dict):
+            for key in dict.fromkeys([*old, *new]):
+                where = f"{path}.{key}" if path else str(key)
+                walk(where, old.get(key, _ABSENT), new.get(key, _ABSENT))
+        elif (
+            isinstance(old, list)
+            and isinstance(new, list)
+            and len(old) == len(new)
+            and any(isinstance(item, dict) for item in old)
+        ):
+            for index, (first, second) in enumerate(zip(old, new, strict=True)):
+                walk(f"{path}[{index}]", first, second)
+        else:
+            changes.append(ConfigChange(path, old, new))
+
+    walk("", hashed_view(before), hashed_view(after))
+    return changes
 
 
 def _digest(data: Any) -> str:

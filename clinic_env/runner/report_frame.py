@@ -25,7 +25,7 @@ from clinic_env.runner.store import (
     read_records,
     read_transcripts,
 )
-from clinic_env.runner.summary import model_cost
+from clinic_env.summary import summarise
 
 if TYPE_CHECKING:
     import pandas
@@ -125,6 +125,7 @@ def load_run(folder: Path) -> Run:
     """Read a run folder (a batch run, or consultations played by hand); a folder with
     neither is a user error."""
     results, played = folder / RESULTS, folder / TRANSCRIPTS
+    records: Sequence[RunRecord]
     if results.exists():
         records = read_records(results)
     elif played.exists():
@@ -136,15 +137,15 @@ def load_run(folder: Path) -> Run:
 
 
 def result_row(record: RunRecord) -> dict[str, Any]:
-    """One consultation as flat columns: cell, outcome, tokens, model cost, then every score.
+    """One consultation as flat columns: cell, outcome, return, tokens, model cost, then every
+    score (the consultation's :func:`~clinic_env.summary.summarise`, flattened).
 
     A failed consultation keeps its error but no score, so a mean over a score column never
     counts it as 0; a score whose evaluator failed is missing (its error in ``score_errors``).
     """
     cell, transcript = record.cell, record.transcript
-    failed = transcript.outcome == "error"
-    components = () if failed else transcript.score.components
-    calls = transcript.model_calls
+    summary = summarise(transcript)
+    components = () if summary.failed else transcript.score.components
     row: dict[str, Any] = {
         "cell_id": cell.id,
         "dataset": cell.dataset,
@@ -154,15 +155,16 @@ def result_row(record: RunRecord) -> dict[str, Any]:
         "doctor": cell.doctor,
         "seed": cell.seed,
         "repeat": cell.repeat,
-        "outcome": transcript.outcome,
-        "failed": failed,
-        "error": transcript.error,
-        "validity": transcript.validity,
-        "doctor_turns": len(transcript.turns),
-        "model_calls": len(calls),
-        "prompt_tokens": sum(call.prompt_tokens for call in calls),
-        "completion_tokens": sum(call.completion_tokens for call in calls),
-        "model_cost_usd": model_cost(transcript),
+        "outcome": summary.outcome,
+        "failed": summary.failed,
+        "error": summary.error,
+        "validity": summary.validity,
+        "doctor_turns": summary.turns,
+        "reward": summary.reward,
+        "model_calls": summary.usage.calls,
+        "prompt_tokens": summary.usage.prompt_tokens,
+        "completion_tokens": summary.usage.completion_tokens,
+        "model_cost_usd": summary.usage.cost_usd,
         "score_errors": "; ".join(f"{c.name}: {c.error}" for c in components if c.error) or None,
     }
     row.update({component.name: component.value for component in components})

@@ -1,26 +1,43 @@
-"""Running an experiment into a run folder: resume, progress, clean interruption.
+"""Running an experiment into a run folder: resume, extension, progress, clean interruption.
 
 Each finished consultation is appended to the store before the next one is counted, so a
 run stopped by Ctrl-C, a crash or SIGKILL loses at most the consultations in flight, and
-running the same command again picks up where it stopped.
+running the same command again picks up where it stopped. A folder can be extended by an
+experiment that only adds cases, personas, bias sets, seeds or repeats (see
+:func:`extend_run`); any other change is refused, saying what changed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from clinic_env.bridge import run_sync
+from clinic_env.errors import ClinicEnvError, RunFolderError
 from clinic_env.llm.client import ModelClient
 from clinic_env.runner.batch import Batch, Job
-from clinic_env.runner.experiment import Experiment
-from clinic_env.runner.store import RunRecord, RunStore
+from clinic_env.runner.experiment import (
+    EXTENDING_FIELDS,
+    LABEL_FIELDS,
+    Experiment,
+    config_changes,
+)
+from clinic_env.runner.store import (
+    MANIFEST,
+    FolderLock,
+    RunRecord,
+    RunStore,
+    read_manifest,
+    write_atomically,
+)
 from clinic_env.schema.base import strip_url_credentials
 from clinic_env.schema.transcript import Transcript
 
@@ -68,6 +85,8 @@ class RunOutcome:
     interrupted: bool
     errors: Counter[str] = field(default_factory=Counter)
     """The errors of the consultations that failed in this session, counted."""
+    extended: tuple[str, ...] = ()
+    """What this session added to the folder's experiment (see :func:`extend_run`)."""
 
     @property
     def common_failure(self) -> str | None:
@@ -148,6 +167,72 @@ def _loop_running() -> bool:
     return True
 
 
+def extend_run(folder: Path, experiment: Experiment, cells: Sequence[str]) -> tuple[str, ...]:
+    """Make ``folder``'s run one of ``experiment`` when that only adds cells to it.
+
+    The folder's experiment may differ from ``experiment`` only in what chooses cells
+    (:data:`~clinic_env.runner.experiment.EXTENDING_FIELDS`) and in its name, and every cell
+    it had must still be in ``cells`` (the new grid): then the manifest takes the new
+    experiment (the change is recorded under ``extensions``), the old records are kept and
+    the new cells run. Anything else is refused with every change listed.
+
+    Returns:
+        The changes, readable (none when the folder is new or already holds ``experiment``).
+
+    Raises:
+        RunFolderError: the folder holds a run of an experiment this one does not extend.
+    """
+    if not (folder / MANIFEST).exists():
+        return ()
+    lock = FolderLock(folder)
+    lock.acquire()
+    try:
+        manifest = read_manifest(folder)
+        held = manifest.get("config_hash")
+        if held in (experiment.config_hash(), experiment.legacy_config_hash()):
+            return ()
+        before = manifest.get("experiment")
+        changes = config_changes(
+            before if isinstance(before, dict) else {}, experiment.model_dump(mode="json")
+        )
+        listed = "; ".join(map(str, changes)) or f"config hash {held}"
+
+        def refuse(why: str) -> RunFolderError:
+            return RunFolderError(
+                f"{folder} holds a run of another experiment ({listed}): {why}; "
+                "choose another --out"
+            )
+
+        if any(c.field not in EXTENDING_FIELDS | LABEL_FIELDS for c in changes):
+            raise refuse(
+                "a run is extended only by adding cases, personas, bias sets, seeds or repeats"
+            )
+        try:
+            old_cells = [job.id for job in Experiment.model_validate(before).jobs()]
+        except (ValidationError, ClinicEnvError) as exc:
+            raise refuse(f"its own experiment no longer expands ({exc})") from None
+        if (manifest.get("grid") or {}).get("cells", len(old_cells)) != len(old_cells):
+            raise refuse("its grid changed since it began (was a dataset or content file edited?)")
+        wanted = set(cells)
+        dropped = [cell for cell in old_cells if cell not in wanted]
+        if dropped:
+            raise refuse(
+                f"{len(dropped)} of its cells would be left out (first: {dropped[0]}), "
+                "and a run is extended only by adding"
+            )
+        manifest["experiment"] = experiment.model_dump(mode="json")
+        manifest["config_hash"] = experiment.config_hash()
+        manifest.pop("grid", None)  # the store records the new grid when it opens the folder
+        described = tuple(str(change) for change in changes)
+        record = {"from_config_hash": held, "changes": list(described)}
+        manifest["extensions"] = [*manifest.get("extensions", ()), record]
+        text = strip_url_credentials(json.dumps(manifest, indent=2)) + "\n"
+        write_atomically(folder / MANIFEST, text)
+        return described
+    finally:
+        lock.release()
+
+
 def run_experiment(
     experiment: Experiment,
     folder: Path,
@@ -161,7 +246,9 @@ def run_experiment(
     (a second writer is refused; see :class:`~clinic_env.runner.store.RunStore`)."""
     experiment.check(client)
     grid = experiment.jobs()
-    with RunStore(folder, experiment, [job.id for job in grid]) as store:
+    cells = [job.id for job in grid]
+    extended = extend_run(folder, experiment, cells)
+    with RunStore(folder, experiment, cells) as store:
         jobs, skipped = pending_jobs(grid, store, retry_failed)
         tally = Tally()
         errors: Counter[str] = Counter()
@@ -183,5 +270,12 @@ def run_experiment(
         finally:
             bar.close()
     return RunOutcome(
-        folder, len(grid), skipped, tally.done, tally.failed, interrupted, errors=errors
+        folder,
+        len(grid),
+        skipped,
+        tally.done,
+        tally.failed,
+        interrupted,
+        errors=errors,
+        extended=extended,
     )

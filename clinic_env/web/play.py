@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,15 +24,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clinic_env.agents.human import HumanPatient, patient_notes
 from clinic_env.errors import ClinicEnvError, UnknownNameError, UserError
-from clinic_env.evaluators.scoring import diagnosis_rank
 from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.roles import AgentFactory, RoleContext, RoleSpec
 from clinic_env.runner.store import TranscriptWriter
-from clinic_env.schema.action import ActionKind
 from clinic_env.schema.base import valid_texts
 from clinic_env.schema.case import Case, CaseImage
 from clinic_env.schema.transcript import Transcript, Turn
 from clinic_env.session import Session, create_doctor, create_session, run_consultation
+from clinic_env.summary import feedback, summarise
 from clinic_env.web.shelf import DatasetShelf
 
 SEED_RANGE = 2**31
@@ -123,40 +121,6 @@ def turn_payload(turn: Turn, failure: str | None) -> dict[str, Any]:
         "turnaround_hours": turn.turnaround_hours,
         "new_facts": len(turn.facts_revealed),
     }
-
-
-def feedback(case: Case, transcript: Transcript, rank: int | None, doctor: str) -> list[str]:
-    """A few plain sentences on how the consultation went; ``doctor`` is "you" when the
-    person played the doctor, else how to name the doctor that interviewed them."""
-    truth = case.ground_truth.diagnosis
-    whose = "your" if doctor == "you" else f"{doctor}'s"
-    lines = []
-    if not transcript.differential:
-        lines.append(f"No diagnosis was given; the answer was {truth}.")
-    elif rank == 1:
-        lines.append(f"{whose.capitalize()} leading diagnosis matched the answer, {truth}.")
-    elif rank is not None:
-        lines.append(f"The answer, {truth}, was number {rank} on {whose} list.")
-    else:
-        lines.append(f"The answer, {truth}, was not on {whose} list.")
-    revealed = {i for turn in transcript.turns for i in turn.facts_revealed}
-    share = len(revealed) / len(case.facts) if case.facts else 0.0
-    lines.append(
-        f"{doctor.capitalize()} drew out {len(revealed)} of {len(case.facts)} history facts "
-        f"({share:.0%})."
-    )
-    tests = [t for t in transcript.turns if t.action and t.action.kind is ActionKind.ORDER_TEST]
-    if tests:
-        cost = sum(t.cost_usd for t in tests)
-        slowest = max(t.turnaround_hours for t in tests)
-        lines.append(
-            f"{doctor.capitalize()} ordered {len(tests)} test(s) costing ${cost:,.0f}; "
-            f"the slowest result takes {slowest:g} h."
-        )
-    missed = [d.diagnosis for d in case.ground_truth.differentials if d.must_not_miss]
-    if missed:
-        lines.append("Must-not-miss diagnoses to rule out here: " + ", ".join(missed) + ".")
-    return lines
 
 
 @dataclass
@@ -319,34 +283,27 @@ class Play:
             return self._result | saved
         transcript = self.transcript()
         doctor = "you" if self.role == "doctor" else f"the {transcript.agents['doctor']} doctor"
-        case = self.case
-        rank = None
-        if transcript.differential:
-            found = diagnosis_rank(case, transcript.differential, self.session.matcher)
-            rank = found if isinstance(found, int) else None
-        revealed = {i for turn in transcript.turns for i in turn.facts_revealed}
-        components: dict[str, float] = defaultdict(float)
-        for turn in transcript.turns:
-            for name, value in turn.reward_breakdown.items():
-                components[name] += value
+        summary = summarise(transcript, self.case, self.session.matcher)
+        found = summary.found
+        assert found is not None  # made with the case
         last = transcript.turns[-1] if transcript.turns else None
         self._result = {
-            "case_id": case.id,
-            "outcome": transcript.outcome,
-            "error": public_error(transcript.error, transcript.error),
-            "validity": transcript.validity,
+            "case_id": self.case.id,
+            "outcome": summary.outcome,
+            "error": public_error(summary.error, summary.error),
+            "validity": summary.validity,
             "closing": last.observation if last is not None else "",
             "final_message": last.doctor_message if last is not None else "",
-            "differential": list(transcript.differential),
-            "diagnosis": case.ground_truth.diagnosis,
-            "aliases": list(case.ground_truth.aliases),
-            "rank": rank,
+            "differential": list(summary.differential),
+            "diagnosis": found.diagnosis,
+            "aliases": list(found.aliases),
+            "rank": found.rank,
             "scores": [c.model_dump() for c in transcript.score.components],
-            "reward": sum(turn.reward for turn in transcript.turns),
-            "reward_components": dict(sorted(components.items())),
-            "elicited": [f.text for i, f in enumerate(case.facts) if i in revealed],
-            "missed": [f.text for i, f in enumerate(case.facts) if i not in revealed],
-            "feedback": feedback(case, transcript, rank, doctor),
+            "reward": summary.reward,
+            "reward_components": summary.reward_parts,
+            "elicited": list(found.elicited),
+            "missed": list(found.missed),
+            "feedback": feedback(summary, doctor),
         }
         return self._result | saved
 

@@ -3,7 +3,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from clinic_env.cli.main import main
+from clinic_env.datasets import load_cases
 
 
 def test_run_writes_a_run_folder_and_prints_the_summary(tmp_path: Path, capsys):
@@ -27,6 +30,29 @@ def test_run_resumes_and_refuses_another_grid_in_the_same_folder(tmp_path: Path,
     assert main(["run", "--cases", "derm-001", "--out", str(out)]) == 2
     assert "another experiment" in capsys.readouterr().err
     assert (out / "results.jsonl").read_text() == before
+
+
+def test_run_a_dataset_with_a_limit_and_bias_sets_without_yaml(tmp_path: Path, capsys):
+    out = tmp_path / "run"
+    arguments = ["run", "starter", "--doctor", "random", "--limit", "2"]
+    assert main([*arguments, "--biases", "none,self_diagnosis", "--out", str(out)]) == 0
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(records) == 4 and len({r["cell"]["case_id"] for r in records}) == 2
+    assert {tuple(r["cell"]["biases"]) for r in records} == {(), ("self_diagnosis",)}
+    assert {r["cell"]["doctor"] for r in records} == {"random"}
+    printed = capsys.readouterr().out
+    assert "| plain | self_diagnosis | 2 |" in printed and "| all | all | 4 |" in printed
+    with pytest.raises(SystemExit):
+        main([*arguments, "--limit", "0"])
+    assert "at least 1" in capsys.readouterr().err
+
+
+def test_datasets_list_counts_the_bundled_cases(capsys):
+    assert main(["datasets", "list"]) == 0
+    (starter,) = [
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("starter")
+    ]
+    assert f" {len(load_cases('starter'))} " in starter and " - " not in starter
 
 
 def test_user_errors_are_one_line_without_traceback():
@@ -56,40 +82,3 @@ def test_cases_validate_reports_a_bad_file(tmp_path: Path, capsys):
     (tmp_path / "bad.yaml").write_text("id: x\nspecialty: y\n")
     assert main(["cases", "validate", str(tmp_path)]) == 2
     assert "bad.yaml" in capsys.readouterr().err
-
-
-def play(arguments: list[str], answers: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "clinic_env.cli.main", "play", *arguments],
-        input=answers,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-
-
-def test_play_as_doctor_in_the_terminal(tmp_path: Path):
-    answers = (
-        "What brings you in today?\nREQUEST TEST: D-dimer\nDIAGNOSIS READY: Pulmonary embolism\n"
-    )
-    result = play(["--as", "doctor", "--case", "resp-001", "--out", str(tmp_path)], answers)
-    assert result.returncode == 0, result.stderr
-    assert "2,450 ng/mL" in result.stdout
-    assert "top1 1" in result.stdout
-    saved = json.loads((tmp_path / "transcripts.jsonl").read_text())
-    assert saved["agents"]["doctor"] == "human" and len(saved["turns"]) == 3
-
-
-def test_play_as_patient_interviewed_by_the_systematic_doctor(tmp_path: Path):
-    answers = "My chest hurts when I breathe.\n" * 3
-    result = play(
-        ["--as", "patient", "--case", "resp-001", "--max-turns", "3", "--out", str(tmp_path)],
-        answers,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Answer the doctor from these notes only" in result.stdout
-    assert "Doctor: What brings you in today?" in result.stdout
-    saved = json.loads((tmp_path / "transcripts.jsonl").read_text())
-    assert saved["agents"]["patient"] == "human"
-    assert saved["turns"][0]["observation"].startswith("Patient: My chest hurts")
