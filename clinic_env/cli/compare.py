@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clinic_env.errors import UserError
-from clinic_env.evaluators.stats import PairedEffect, paired_effect
+from clinic_env.evaluators.stats import PairedEffect, describe_effect, paired_effect
 from clinic_env.runner.experiment import config_changes
 from clinic_env.runner.report_frame import Run, bias_label, load_run
 from clinic_env.runner.store import RunRecord
@@ -166,14 +166,6 @@ def differences(pairing: Pairing) -> list[Difference]:
     return found
 
 
-def _points(effect: PairedEffect) -> str:
-    p_value = "p<0.001" if effect.p_value < 0.001 else f"p={effect.p_value:.3f}"
-    return (
-        f"{effect.effect * 100:+.1f} pp [{effect.low * 100:+.1f}, {effect.high * 100:+.1f}], "
-        f"{p_value}"
-    )
-
-
 def comparison_markdown(a: Side, b: Side, pairing: Pairing, found: Sequence[Difference]) -> str:
     """The comparison as Markdown: who, how pairs were formed, the table, what was left out,
     and what differs between the two runs' experiments."""
@@ -192,7 +184,7 @@ def comparison_markdown(a: Side, b: Side, pairing: Pairing, found: Sequence[Diff
     ]
     lines += [
         f"| {d.score} | {d.group} | {d.effect.n} | {d.effect.control_mean:.1%} "
-        f"| {d.effect.treated_mean:.1%} | {_points(d.effect)} |"
+        f"| {d.effect.treated_mean:.1%} | {describe_effect(d.effect)} |"
         for d in found
     ]
     missing = max((d.effect.unpaired for d in found if d.group == ALL), default=0)

@@ -90,6 +90,8 @@ def run_eval(args: argparse.Namespace) -> int:
         runner=choose_runner(args, experiment),
         progress=not args.quiet,
     )
+    if outcome.extended:
+        print(f"Extended the run in {folder}: " + "; ".join(outcome.extended))
     print(
         f"{outcome.cells} consultations in the grid: {outcome.skipped} already done, "
         f"{outcome.ran} run now ({outcome.failed} failed); results in {folder / 'results.jsonl'}"

@@ -188,6 +188,13 @@ class PairedEffect(Frozen):
     unpaired: int = Field(ge=0, description="keys present on one side only (left out)")
 
 
+def describe_effect(effect: PairedEffect) -> str:
+    """``-12.2 pp [-20.0, -4.9], p=0.003``: the effect in percentage points."""
+    p_value = "p<0.001" if effect.p_value < 0.001 else f"p={effect.p_value:.3f}"
+    points = f"{effect.effect * 100:+.1f} pp [{effect.low * 100:+.1f}, {effect.high * 100:+.1f}]"
+    return f"{points}, {p_value}"
+
+
 def _sign_flip_p_value(differences: Sequence[float], resamples: int, seed: int) -> float:
     """Two-sided p-value of a zero mean difference: how often random signs do as well.
 

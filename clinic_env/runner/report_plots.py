@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from clinic_env.evaluators.stats import PairedEffect
+from clinic_env.evaluators.stats import PairedEffect, describe_effect
 from clinic_env.runner.summary import Estimate
 
 PALETTE = (
@@ -156,13 +156,6 @@ def grouped_bars(
         figure.legend(handles=handles, loc="outside lower center", ncols=len(series), frameon=False)
     figure.suptitle(title)
     return _save(figure, path)
-
-
-def describe_effect(effect: PairedEffect) -> str:
-    """``-12.2 pp [-20.0, -4.9], p=0.003``: the effect in percentage points."""
-    p_value = "p<0.001" if effect.p_value < 0.001 else f"p={effect.p_value:.3f}"
-    points = f"{effect.effect * 100:+.1f} pp [{effect.low * 100:+.1f}, {effect.high * 100:+.1f}]"
-    return f"{points}, {p_value}"
 
 
 def _points(value: float, _position: int) -> str:

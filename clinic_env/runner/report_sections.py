@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import cast
 
 from clinic_env.evaluators.inquiry import INQUIRY_TYPES
-from clinic_env.evaluators.stats import paired_effect
+from clinic_env.evaluators.stats import describe_effect, paired_effect
 from clinic_env.runner import report_plots as plots
 from clinic_env.runner.report_frame import CONTROL, Group, Run
 from clinic_env.runner.store import RunRecord
@@ -219,7 +219,7 @@ def effects_section(run: Run, folder: Path, include_faults: bool = False) -> Sec
                 lines.append(plots.EffectLine(label, effect, pooled))
                 table.append(
                     f"| {doctor} | {bias} | {persona} | {effect.n} | {effect.control_mean:.1%} "
-                    f"| {effect.treated_mean:.1%} | {plots.describe_effect(effect)} "
+                    f"| {effect.treated_mean:.1%} | {describe_effect(effect)} "
                     f"| {effect.unpaired} |"
                 )
     if not lines:
