@@ -57,7 +57,7 @@ from clinic_env.protocol.observations import opening_text, with_closing, with_tu
 from clinic_env.protocol.texts import protocol_texts
 from clinic_env.roles import AgentFactory, RoleContext, model_config_of, role_label
 from clinic_env.schema.action import Action, ActionKind
-from clinic_env.schema.base import valid_text
+from clinic_env.schema.base import trusted, valid_text
 from clinic_env.schema.case import Case, CaseImage, PatientView
 from clinic_env.schema.persona import Persona
 from clinic_env.schema.transcript import Outcome, Score, Transcript, Turn, Validity
@@ -440,7 +440,8 @@ class Session:
         if self._transcript is not None:
             return self._transcript
         c = self.consultation
-        transcript = Transcript.model_construct(
+        transcript = trusted(
+            Transcript,
             id=self.id,
             case_id=self.case.id,
             dataset=self.dataset,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from clinic_env.evaluators.fidelity import FidelityChecker, validity_of
+from clinic_env.schema.base import trusted
 from clinic_env.schema.case import Case
 from clinic_env.schema.persona import Persona
 from clinic_env.schema.transcript import FidelityFlag, Turn, Validity
@@ -43,10 +44,10 @@ class TurnLog:
 
     def record(self, **fields: Any) -> Turn:
         """Keep one turn (the fields of :class:`Turn`), checked as it is recorded."""
-        turn = Turn.model_construct(**fields)
+        turn = trusted(Turn, **fields)
         flags = self.checker.turn_flags(turn)
         if flags:
-            turn = Turn.model_construct(**fields, fidelity=flags)
+            turn = trusted(Turn, **fields, fidelity=flags)
         self.turns.append(turn)
         self.flags.append(flags)
         return turn

@@ -11,6 +11,7 @@ question in one call and reports its agreement with the rules.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from typing import get_args
 
@@ -47,6 +48,15 @@ def _generic_terms() -> frozenset[str]:
 def _weak_terms() -> frozenset[str]:
     """Terms that tie a question to a named symptom only when it names nothing else."""
     return lexicon().terms(" ".join(inquiry_rules().weak_terms)) - _generic_terms()
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+@functools.cache
+def _ignored_terms() -> frozenset[str]:
+    """What a reply's words never make known: the protocol's own words and generic ones."""
+    return _protocol_terms() | _generic_terms()
 
 
 @functools.cache
@@ -96,8 +106,13 @@ class InquiryTracker:
         return "other"
 
     def heard(self, reply: str) -> None:
-        """Remember what the patient said, so later questions about it are specifying ones."""
-        self.known |= lexicon().terms(reply) - _protocol_terms() - _generic_terms()
+        """Remember what the patient said, so later questions about it are specifying ones.
+        Read sentence by sentence: replies mix the same sentences differently every time, and
+        each sentence's terms are worked out once."""
+        words, ignored = lexicon(), _ignored_terms()
+        for sentence in _SENTENCE_END.split(reply):
+            if sentence:
+                self.known |= words.terms(sentence) - ignored
 
 
 def inquiry_labels(transcript: Transcript) -> list[InquiryType | None]:

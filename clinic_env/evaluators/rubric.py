@@ -139,7 +139,13 @@ class TranscriptFacts:
 
     def _must_not_miss_listed(self, _: bool) -> bool | None:
         context = self.context
-        return must_not_miss_listed(context.case, context.transcript.differential, context.matcher)
+        transcript = context.transcript
+        return must_not_miss_listed(
+            context.case,
+            transcript.differential,
+            context.matcher,
+            options_shown=transcript.options_shown,
+        )
 
     def _diagnosed(self, _: bool) -> bool:
         return bool(self.context.transcript.differential)

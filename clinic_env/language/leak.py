@@ -51,6 +51,9 @@ _CAPITALS_AFTER = re.compile(r"[^A-Za-z]*[A-Z]{2,}(?![a-z])")
 _BOUNDED = r"(?<![A-Za-z0-9])(?:{})(?![A-Za-z0-9])"
 
 
+_NAMED_CACHE_SIZE = 4096
+
+
 class LeakGuard:
     """Finds and withholds the names of one case's diagnosis in outgoing text.
 
@@ -82,6 +85,12 @@ class LeakGuard:
         self._short_prefixes = tuple(
             {p for v in self._variants if v.kind == "short" for p in v.prefixes}
         )
+        self._lowered_prefixes = tuple(
+            tuple({p.lower() for p in variant.prefixes}) for variant in self._variants
+        )
+        self._any_prefix = tuple({p for prefixes in self._lowered_prefixes for p in prefixes})
+        self._named: dict[str, frozenset[str]] = {}
+        """names_in's answers per text: doctors (and policies) repeat their messages."""
 
     def _alone(self, index: int) -> re.Pattern[str]:
         """One variant alone, in any case (compiled when first needed): for what the doctor
@@ -99,13 +108,24 @@ class LeakGuard:
         alone."""
         if not self._variants or not text:
             return frozenset()
+        found = self._named.get(text)
+        if found is not None:
+            return found
         lowered = prepared_text(text).lower()
-        return frozenset(
-            variant.key
-            for i, variant in enumerate(self._variants)
-            if any(p.lower() in lowered for p in variant.prefixes)
-            and self._alone(i).search(lowered)
-        )
+        if not any(prefix in lowered for prefix in self._any_prefix):
+            found = frozenset()
+        else:
+            found = frozenset(
+                variant.key
+                for i, (variant, prefixes) in enumerate(
+                    zip(self._variants, self._lowered_prefixes, strict=True)
+                )
+                if any(p in lowered for p in prefixes) and self._alone(i).search(lowered)
+            )
+        if len(self._named) >= _NAMED_CACHE_SIZE:
+            self._named.clear()
+        self._named[text] = found
+        return found
 
     def _is_spared_name(self, mention: str, spare_names: frozenset[str]) -> bool:
         """Whether the whole mention is one of the names or variants the doctor used."""

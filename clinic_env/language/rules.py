@@ -72,14 +72,46 @@ def _alternation(phrases: tuple[str, ...], anchored: bool) -> re.Pattern[str]:
     return re.compile(("^ " if anchored else " ") + f"(?:{body}) ")
 
 
-@functools.lru_cache(maxsize=65536)
+class _PhraseMatcher:
+    """One phrase set's pattern and the answers it gave, per text: doctors and offline
+    patients repeat themselves across steps and episodes."""
+
+    def __init__(self, phrases: tuple[str, ...], anchored: bool) -> None:
+        self.phrases = phrases
+        self.pattern = _alternation(phrases, anchored)
+        self.answers: dict[str, bool] = {}
+
+    def __call__(self, text: str) -> bool:
+        found = self.answers.get(text)
+        if found is None:
+            found = self.pattern.search(f" {fold(text)} ") is not None
+            if len(self.answers) >= _ANSWERS_PER_SET:
+                self.answers.clear()
+            self.answers[text] = found
+        return found
+
+
+_ANSWERS_PER_SET = 65536
+_SETS_KEPT = 1024
+_MATCHERS: dict[tuple[int, bool], _PhraseMatcher] = {}
+
+
+def _matcher(phrases: tuple[str, ...], anchored: bool) -> _PhraseMatcher:
+    """The set's matcher, found by the set's identity: phrase sets come from cached content,
+    so the same tuple is passed every time, and hashing its phrases on each call is waste."""
+    matcher = _MATCHERS.get((id(phrases), anchored))
+    if matcher is None or matcher.phrases is not phrases:
+        if len(_MATCHERS) >= _SETS_KEPT:  # a caller building a new tuple each time
+            _MATCHERS.clear()
+        matcher = _MATCHERS[(id(phrases), anchored)] = _PhraseMatcher(phrases, anchored)
+    return matcher
+
+
 def says_any(text: str, phrases: tuple[str, ...]) -> bool:
-    """Whether ``text`` holds any of ``phrases`` (folded, on word boundaries). Cached: doctors
-    and offline patients repeat themselves across steps and episodes."""
-    return _alternation(phrases, False).search(f" {fold(text)} ") is not None
+    """Whether ``text`` holds any of ``phrases`` (folded, on word boundaries)."""
+    return _matcher(phrases, False)(text)
 
 
-@functools.lru_cache(maxsize=65536)
 def starts_with_any(text: str, phrases: tuple[str, ...]) -> bool:
     """Whether ``text`` opens with any of ``phrases`` (folded, on word boundaries)."""
-    return _alternation(phrases, True).search(f" {fold(text)} ") is not None
+    return _matcher(phrases, True)(text)

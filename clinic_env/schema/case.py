@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from clinic_env.schema.base import Frozen
+from clinic_env.schema.base import Frozen, trusted
 
 FactCategory = Literal[
     "presenting_complaint",
@@ -142,8 +142,11 @@ class Case(Frozen):
             raise ValueError("a case told by a caregiver must name the caregiver (e.g. 'mother')")
         return self
 
+    # The views hold fields this case has already validated: built without validating again,
+    # since every consultation asks for them.
     def patient_view(self) -> PatientView:
-        return PatientView(
+        return trusted(
+            PatientView,
             case_id=self.id,
             demographics=self.demographics,
             informant=self.informant,
@@ -153,12 +156,13 @@ class Case(Frozen):
         )
 
     def measurement_view(self) -> MeasurementView:
-        return MeasurementView(
-            case_id=self.id, exam=self.exam, tests=self.tests, images=self.images
+        return trusted(
+            MeasurementView, case_id=self.id, exam=self.exam, tests=self.tests, images=self.images
         )
 
     def doctor_view(self, show_options: bool = False) -> DoctorView:
-        return DoctorView(
+        return trusted(
+            DoctorView,
             case_id=self.id,
             demographics=self.demographics,
             doctor_brief=self.doctor_brief,
