@@ -54,10 +54,12 @@ def play(server: LlamaServer, transport: str, cases: int) -> list:
 
 def check(transcripts: list) -> None:
     for transcript in transcripts:
-        assert transcript.outcome in ("diagnosed", "ended"), transcript.error
-        assert transcript.differential or transcript.outcome == "ended"
+        # This tiny base model rarely writes DIAGNOSIS READY: running out of turns is a fair
+        # outcome (only a diagnosis is a diagnosis); a failure is not.
+        assert transcript.outcome in ("diagnosed", "ended", "out_of_turns"), transcript.error
+        assert bool(transcript.differential) == (transcript.outcome == "diagnosed")
         roles = {call.role for call in transcript.model_calls}
-        assert {"doctor", "judge"} <= roles
+        assert "doctor" in roles  # the judge is asked only when the matcher is unsure
         assert all(call.prompt_tokens > 0 for call in transcript.model_calls)
         assert sum(call.completion_tokens for call in transcript.model_calls) > 0
         judged = {c.name: c for c in transcript.score.components if c.name.startswith("judge_")}
