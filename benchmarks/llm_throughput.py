@@ -12,12 +12,22 @@ memory per in-flight consultation. The goal: 0.9 of the bound and under 100 KB e
 ``--base-url URL --model NAME`` targets a running OpenAI-compatible server (vLLM) instead
 of the stub, ``--concurrency`` consultations at a time; ``--json FILE`` saves the figures
 (``benchmarks/gpu_vllm.sh`` reads them to run vLLM's own benchmark at the same shape).
+
+``--baseline DIR [--rounds N]`` compares this checkout with another one (an older commit,
+e.g. ``git archive COMMIT | tar -x -C DIR``): the two run the same benchmark in fresh
+processes, alternately, N times each; each run's calls/s and CPU seconds (client and stub
+together) are printed, then the medians and the ratio this/baseline.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -109,9 +119,15 @@ def main() -> None:
     parser.add_argument("--max-turns", type=int, default=20)
     parser.add_argument("--max-tokens", type=int, default=128, help="per reply (with --base-url)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--baseline", type=Path, default=None, help="a checkout to compare with")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each with --baseline")
     args = parser.parse_args()
     if (args.base_url is None) != (args.model is None):
         parser.error("--base-url and --model go together")
+    if args.baseline is not None:
+        argv = forwarded(sys.argv[1:], drop=("--baseline", "--rounds", "--json"))
+        compare(args.baseline.resolve(), argv, args.rounds)
+        return
 
     if args.base_url is not None:
         concurrency = args.concurrency or 64
@@ -170,6 +186,68 @@ def main() -> None:
     )
     if args.json is not None:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+def forwarded(argv: list[str], drop: tuple[str, ...]) -> list[str]:
+    """``argv`` without the options in ``drop`` (each with its value)."""
+    kept: list[str] = []
+    skip_value = False
+    for part in argv:
+        if skip_value:
+            skip_value = False
+        elif part.split("=", 1)[0] in drop:
+            skip_value = "=" not in part
+        else:
+            kept.append(part)
+    return kept
+
+
+def run_checkout(root: Path, argv: list[str]) -> dict[str, Any]:
+    """This benchmark as ``root`` has it, in a fresh process importing ``root``'s code."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "figures.json"
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(
+            [sys.executable, "benchmarks/llm_throughput.py", *argv, "--json", str(out)],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        figures: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return figures | {"cpu_s": cpu, "cpu_ms_per_call": 1000 * cpu / max(figures["calls"], 1)}
+
+
+def compare(baseline: Path, argv: list[str], rounds: int) -> None:
+    """Alternate runs of ``baseline`` and this checkout; print each, the medians, the ratio."""
+    here = Path(__file__).resolve().parent.parent
+    runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "this": []}
+    for round_ in range(1, rounds + 1):
+        for name, root in (("baseline", baseline), ("this", here)):
+            figures = run_checkout(root, argv)
+            runs[name].append(figures)
+            print(
+                f"round {round_} {name:>8}: {figures['calls_per_s']:7,.0f} model calls/s, "
+                f"{figures['failed']} failed, {figures['cpu_ms_per_call']:.3f} ms CPU per call "
+                f"(client and stub), {figures['kb_per_consultation']:.0f} KB per consultation"
+            )
+    medians = {
+        name: {
+            key: statistics.median(f[key] for f in figures)
+            for key in ("calls_per_s", "cpu_ms_per_call")
+        }
+        for name, figures in runs.items()
+    }
+    for name, median in medians.items():
+        print(
+            f"median {name:>8}: {median['calls_per_s']:7,.0f} model calls/s, "
+            f"{median['cpu_ms_per_call']:.3f} ms CPU per call"
+        )
+    rate = medians["this"]["calls_per_s"] / medians["baseline"]["calls_per_s"]
+    cpu = medians["this"]["cpu_ms_per_call"] / medians["baseline"]["cpu_ms_per_call"]
+    print(f"this/baseline: calls/s x{rate:.3f}, CPU per call x{cpu:.3f}")
 
 
 if __name__ == "__main__":

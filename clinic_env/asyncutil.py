@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sized
 from typing import TypeVar
 
 ItemT = TypeVar("ItemT")
@@ -19,18 +19,31 @@ async def gather_limited(
 ) -> list[ResultT]:
     """Run ``work`` on every item with at most ``limit`` in flight; results in input order.
 
-    ``on_result`` is called as each one finishes (in completion order), which is where a
-    caller appends it to disk so that nothing finished is lost if the run stops.
+    ``limit`` workers pull items from one iterator, so a grid of any size (a generator
+    included) costs ``limit`` tasks before any job runs, not one per item. ``on_result`` is
+    called as each one finishes (in completion order), which is where a caller appends it to
+    disk so that nothing finished is lost if the run stops. The first error stops the pull,
+    cancels the jobs still running and is raised.
     """
     if limit < 1:
         raise ValueError(f"the concurrency limit must be at least 1, got {limit}")
-    semaphore = asyncio.Semaphore(limit)
+    numbered = enumerate(items)  # shared by the workers: each takes the next item
+    results: dict[int, ResultT] = {}
 
-    async def guarded(item: ItemT) -> ResultT:
-        async with semaphore:
+    async def worker() -> None:
+        for index, item in numbered:
             result = await work(item)
-        if on_result is not None:
-            on_result(result)
-        return result
+            if on_result is not None:
+                on_result(result)
+            results[index] = result
 
-    return list(await asyncio.gather(*(guarded(item) for item in items)))
+    count = min(limit, len(items)) if isinstance(items, Sized) else limit
+    workers = [asyncio.ensure_future(worker()) for _ in range(count)]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
+    return [results[index] for index in range(len(results))]

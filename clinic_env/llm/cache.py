@@ -5,6 +5,12 @@ seed) and never by the API key. Modes: ``off``; ``read_write`` (answer from the 
 can, store what the model says); ``replay`` (answer only from the cache and fail loudly on a
 miss, so a recorded run re-runs with no server and gives byte-identical transcripts). Safe
 with many writers: WAL journal, a busy timeout, and insert-or-ignore (the first answer stays).
+
+A recorded reply that cannot be used (corrupt JSON, not a reply) never stops a run: with
+``read_write`` it is a miss, and the model's new answer replaces it; in ``replay`` that one
+call fails with :class:`UnusableRecordError` (its consultation is recorded failed). Lone
+surrogates in recorded text (written before transports repaired them) are repaired on read,
+as the transport now repairs a server's reply.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from typing import Any
 
 from clinic_env.errors import UserError
 from clinic_env.llm.encoding import request_key
+from clinic_env.llm.errors import UnusableRecordError
+from clinic_env.schema.base import valid_texts
 
 __all__ = ["CacheMode", "ReplayMissError", "ReplyCache", "request_key"]
 
@@ -28,6 +36,8 @@ CREATE TABLE IF NOT EXISTS replies (
     reply TEXT NOT NULL
 )
 """
+_INSERT = "INSERT OR IGNORE INTO replies (key, request, reply) VALUES (?, ?, ?)"
+_REPLACE = "INSERT OR REPLACE INTO replies (key, request, reply) VALUES (?, ?, ?)"
 
 
 class CacheMode(StrEnum):
@@ -49,6 +59,7 @@ class ReplyCache:
         if self.mode is CacheMode.REPLAY and not self.path.exists():
             raise ReplayMissError(f"{self.path}: no recorded cache to replay from")
         self._local = threading.local()
+        self._rejected: set[str] = set()  # keys whose recorded reply the next put replaces
         if self.mode is not CacheMode.OFF:
             self._connection()
 
@@ -77,16 +88,32 @@ class ReplyCache:
                     "the run differs from the recorded one (model, prompts, settings or seed)"
                 )
             return None
-        reply: dict[str, Any] = json.loads(row[0])
-        return reply
+        try:
+            reply = json.loads(row[0])
+        except (ValueError, TypeError):
+            reply = None
+        if not isinstance(reply, dict):
+            self.reject(key, "it is not a JSON object")
+            return None
+        return valid_texts(reply)  # type: ignore[no-any-return]
+
+    def reject(self, key: str, why: str) -> None:
+        """The recorded reply for ``key`` cannot be used: a miss that the next :meth:`put`
+        overwrites, or in replay mode an :class:`UnusableRecordError` for this call."""
+        if self.mode is CacheMode.REPLAY:
+            raise UnusableRecordError(
+                f"{self.path}: the recorded reply for request {key[:16]}... cannot be used ({why})"
+            )
+        self._rejected.add(key)
 
     def put(self, key: str, request: dict[str, Any], reply: dict[str, Any]) -> None:
         if self.mode is not CacheMode.READ_WRITE:
             return
         self._connection().execute(
-            "INSERT OR IGNORE INTO replies (key, request, reply) VALUES (?, ?, ?)",
+            _REPLACE if key in self._rejected else _INSERT,
             (key, json.dumps(request, sort_keys=True), json.dumps(reply, sort_keys=True)),
         )
+        self._rejected.discard(key)
 
     def __len__(self) -> int:
         if self.mode is CacheMode.OFF:

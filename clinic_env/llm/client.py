@@ -1,11 +1,15 @@
-"""The one async model client: limits, retries, timeouts, cache and usage, over litellm.
+"""The one async model client: limits, retries, timeouts, cache and usage, with a lifecycle.
 
 Every model call of every role goes through :meth:`ModelClient.complete`. It limits calls in
 flight per endpoint, retries what a server may get right next time (429, 5xx, timeouts,
-dropped connections, malformed bodies) with exponential backoff and jitter, gives up with a
-:class:`ModelCallError` that says what failed after how many attempts, and answers from the
-reply cache when it can. litellm is imported on the first call that reaches a server, so
-``import clinic_env`` stays fast and a replayed run never imports it at all.
+dropped connections, malformed bodies) with exponential backoff and jitter (longer when a
+429 asks for it), never retries what no retry can fix (a refused or missing key, a bad
+request), gives up with a :class:`ModelCallError` that says what failed after how many
+attempts (the key and URL credentials masked), and answers from the reply cache when it can.
+
+Connection pools and semaphores belong to the event loop they were made on and are closed
+when that loop ends (``asyncio.run`` returning); ``async with ModelClient() as client`` or
+``await client.aclose()`` closes them, and the cache's connection, at a point of your choosing.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import functools
 import os
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from clinic_env.errors import UserError
@@ -24,6 +28,10 @@ from clinic_env.llm.cache import CacheMode, ReplyCache, request_key
 from clinic_env.llm.config import ModelConfig
 from clinic_env.llm.direct import DirectTransport
 from clinic_env.llm.errors import FatalCallError, ModelCallError, RetryableCallError
+from clinic_env.llm.hosted import litellm_transport
+from clinic_env.llm.loopbound import LoopBound
+from clinic_env.llm.redact import redact
+from clinic_env.schema.base import strip_url_credentials
 
 Transport = Callable[[dict[str, Any], str | None, float], Awaitable[dict[str, Any]]]
 """Sends one request (and the key, and a timeout) and returns the normalised reply dict."""
@@ -56,10 +64,12 @@ def build_request(
     seed: int | None,
     tools: list[dict[str, Any]] | None,
 ) -> dict[str, Any]:
-    """Everything that decides the reply, and nothing secret: this is hashed for the cache."""
+    """Everything that decides the reply, and nothing secret: this is hashed for the cache
+    (and stored in it), so URL credentials are left out."""
+    api_base = config.api_base
     request: dict[str, Any] = {
         "model": config.model,
-        "api_base": config.api_base,
+        "api_base": api_base if api_base is None else strip_url_credentials(api_base),
         "messages": messages,
         "temperature": config.temperature,
         "max_tokens": config.max_tokens,
@@ -77,6 +87,8 @@ def build_request(
 def parse_reply(reply: dict[str, Any]) -> tuple[str, tuple[ToolCall, ...]]:
     """Text and tool calls of a normalised reply; a reply with neither is malformed."""
     text = reply.get("text") or ""
+    if not isinstance(text, str):
+        raise RetryableCallError("the reply's text is not a string")
     calls = tuple(
         ToolCall(str(c.get("id", "")), str(c["name"]), str(c.get("arguments", "{}")))
         for c in reply.get("tool_calls") or ()
@@ -86,8 +98,16 @@ def parse_reply(reply: dict[str, Any]) -> tuple[str, tuple[ToolCall, ...]]:
     return text, calls
 
 
+@dataclass
+class _LoopState:
+    """What belongs to one event loop: a semaphore per endpoint, the calls in flight."""
+
+    limits: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    flights: dict[str, asyncio.Future[Completion]] = field(default_factory=dict)
+
+
 class ModelClient:
-    """Shared by every role of every consultation in a process."""
+    """Shared by every role of every consultation in a process (or used as ``async with``)."""
 
     def __init__(
         self,
@@ -100,8 +120,29 @@ class ModelClient:
         self.transport = transport
         self._direct = DirectTransport()
         self._jitter = jitter or random.Random()
-        self._limits: dict[tuple[int, str], asyncio.Semaphore] = {}
-        self._in_flight: dict[int, dict[str, asyncio.Future[Completion]]] = {}
+        self._loops: LoopBound[_LoopState] = LoopBound(_LoopState)
+        self._closed = False
+
+    async def __aenter__(self) -> ModelClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def aclose(self) -> None:
+        """Close pooled connections and the cache's connection; later calls are an error.
+
+        An injected transport is the caller's to close.
+        """
+        self._closed = True
+        await self._direct.aclose()
+        await self._loops.aclose()
+        if self.cache is not None:
+            self.cache.close()
 
     def _transport_for(self, config: ModelConfig) -> Transport:
         """The injected transport if any, else direct HTTP or litellm as the config says."""
@@ -110,11 +151,12 @@ class ModelClient:
         return self._direct if config.uses_direct_transport else litellm_transport
 
     def _limit(self, config: ModelConfig, server: str | None) -> asyncio.Semaphore:
-        """One semaphore per server (or provider) and event loop (semaphores belong to a loop)."""
-        key = (id(asyncio.get_running_loop()), server or config.endpoint)
-        semaphore = self._limits.get(key)
+        """One semaphore per server (or provider) in this event loop."""
+        limits = self._loops.get().limits
+        key = server or config.endpoint
+        semaphore = limits.get(key)
         if semaphore is None:
-            semaphore = self._limits[key] = asyncio.Semaphore(config.concurrency)
+            semaphore = limits[key] = asyncio.Semaphore(config.concurrency)
         return semaphore
 
     async def complete(
@@ -131,6 +173,8 @@ class ModelClient:
 
         ``affinity`` names the conversation, so that with replicas it stays on one server.
         """
+        if self._closed:
+            raise RuntimeError("this ModelClient is closed")
         request = build_request(
             config, messages, config.seed if config.seed is not None else seed, tools
         )
@@ -139,10 +183,13 @@ class ModelClient:
             return await self._call(config, request, key, role, affinity)
         recorded = self.cache.get(key)
         if recorded is not None:
-            return _completion(recorded, key, cached=True, attempts=0)
+            try:
+                return _completion(recorded, key, cached=True, attempts=0)
+            except (RetryableCallError, KeyError, TypeError, ValueError, AttributeError) as exc:
+                self.cache.reject(key, f"{type(exc).__name__}: {exc}")  # replay: fails here
         # With a cache, identical requests in flight share one call, so they get one reply:
         # what a deterministic model would give, and what a replay will give.
-        flights = self._in_flight.setdefault(id(asyncio.get_running_loop()), {})
+        flights = self._loops.get().flights
         flight = flights.get(key)
         if flight is not None:
             shared = await asyncio.shield(flight)
@@ -164,7 +211,8 @@ class ModelClient:
         """Ask the model, retrying what may pass next time; store the reply in the cache.
 
         The server chosen for a conversation is not part of the cache key: a run recorded
-        against one set of replicas replays against any other, or none.
+        against one set of replicas replays against any other, or none. A missing key is a
+        :class:`~clinic_env.errors.ConfigError` at once, never retried.
         """
         api_key = config.api_key()
         server = config.route(affinity)
@@ -172,34 +220,39 @@ class ModelClient:
         transport = self._transport_for(config)
         last_error = "no attempt was made"
         for attempt in range(1, config.max_retries + 2):
+            wait: float | None = None
             try:
                 async with self._limit(config, server), asyncio.timeout(config.timeout_s):
                     reply = await transport(sent, api_key, config.timeout_s)
                 parse_reply(reply)
             except FatalCallError as exc:
-                raise ModelCallError(self._describe(config, role, attempt, exc, api_key)) from None
+                raise ModelCallError(_describe(config, role, attempt, exc, api_key)) from None
             except (RetryableCallError, TimeoutError) as exc:
-                last_error = self._describe(config, role, attempt, exc, api_key)
+                last_error = _describe(config, role, attempt, exc, api_key)
+                wait = getattr(exc, "retry_after", None)
             else:
                 if self.cache is not None:
                     self.cache.put(key, request, reply)
                 return _completion(reply, key, cached=False, attempts=attempt)
             if attempt <= config.max_retries:
                 delay = min(config.backoff_max_s, config.backoff_s * 2 ** (attempt - 1))
-                await asyncio.sleep(delay * (0.5 + self._jitter.random()))
+                delay *= 0.5 + self._jitter.random()
+                if wait is not None:
+                    delay = max(delay, min(wait, config.backoff_max_s))
+                await asyncio.sleep(delay)
         raise ModelCallError(last_error)
 
-    @staticmethod
-    def _describe(
-        config: ModelConfig, role: str, attempt: int, error: BaseException, api_key: str | None
-    ) -> str:
-        """The error in one line, with the API key cut out should a server have echoed it."""
-        detail = str(error) or type(error).__name__
-        if api_key and len(api_key) >= 8:
-            detail = detail.replace(api_key, "[key]")
-        servers = config.api_base or ", ".join(config.replicas)
-        where = f" at {servers}" if servers else ""
-        return f"{role} model {config.model}{where}: attempt {attempt} failed: {detail}"
+
+def _describe(
+    config: ModelConfig, role: str, attempt: int, error: BaseException, api_key: str | None
+) -> str:
+    """The error in one line, without the API key (or any prefix of it) or URL credentials,
+    should a server have echoed them."""
+    detail = str(error) or type(error).__name__
+    servers = config.api_base or ", ".join(config.replicas)
+    where = f" at {servers}" if servers else ""
+    text = f"{role} model {config.model}{where}: attempt {attempt} failed: {detail}"
+    return redact(text, api_key)
 
 
 def _completion(reply: dict[str, Any], key: str, *, cached: bool, attempts: int) -> Completion:
@@ -217,81 +270,13 @@ def _completion(reply: dict[str, Any], key: str, *, cached: bool, attempts: int)
     )
 
 
-_FATAL_NAMES = (
-    "BadRequestError",
-    "AuthenticationError",
-    "PermissionDeniedError",
-    "NotFoundError",
-    "UnprocessableEntityError",
-    "ContextWindowExceededError",
-    "ContentPolicyViolationError",
-    "UnsupportedParamsError",
-)
-
-
-async def litellm_transport(
-    request: dict[str, Any], api_key: str | None, timeout: float
-) -> dict[str, Any]:
-    """Send a request with ``litellm.acompletion`` and normalise its reply."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    try:
-        import litellm  # noqa: PLC0415 - seconds to import: only when a server is called
-    except ImportError as exc:
-        raise UserError('model roles need litellm: pip install "clinic-env[llm]"') from exc
-    fatal = tuple(getattr(litellm.exceptions, name) for name in _FATAL_NAMES)
-    arguments: dict[str, Any] = {
-        "model": request["model"],
-        "messages": request["messages"],
-        "temperature": request["temperature"],
-        "max_tokens": request["max_tokens"],
-        "timeout": timeout,
-        "num_retries": 0,
-        "max_retries": 0,
-        "extra_headers": {"X-Clinic-Env-Role": request.get("role", "")},
-    }
-    for name in ("api_base", "seed", "stop", "tools", "extra_body"):
-        if request.get(name) is not None:
-            arguments[name] = request[name]
-    if api_key is not None:
-        arguments["api_key"] = api_key
-    try:
-        response = await litellm.acompletion(**arguments)
-    except fatal as exc:
-        raise FatalCallError(f"{type(exc).__name__}: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - anything else may pass on a retry
-        raise RetryableCallError(f"{type(exc).__name__}: {exc}") from None
-    return _normalise(response, litellm)
-
-
-def _normalise(response: Any, litellm: Any) -> dict[str, Any]:
-    choices = getattr(response, "choices", None) or []
-    if not choices:
-        raise RetryableCallError("the reply has no choices")
-    message = choices[0].message
-    calls = [
-        {"id": call.id, "name": call.function.name, "arguments": call.function.arguments or "{}"}
-        for call in (getattr(message, "tool_calls", None) or [])
-    ]
-    usage = getattr(response, "usage", None)
-    try:
-        cost = float(litellm.completion_cost(completion_response=response) or 0.0)
-    except Exception:  # noqa: BLE001 - unknown (local) models have no price
-        cost = 0.0
-    return {
-        "text": message.content or "",
-        "tool_calls": calls,
-        "usage": {
-            "prompt_tokens": getattr(usage, "prompt_tokens", 0) or 0,
-            "completion_tokens": getattr(usage, "completion_tokens", 0) or 0,
-        },
-        "cost_usd": cost,
-    }
-
-
 @functools.cache
 def default_client() -> ModelClient:
     """The process-wide client. ``CLINIC_ENV_LLM_CACHE`` names a cache file and
-    ``CLINIC_ENV_LLM_CACHE_MODE`` its mode (read_write by default when a file is named)."""
+    ``CLINIC_ENV_LLM_CACHE_MODE`` its mode (read_write by default when a file is named).
+
+    It is never closed by the library: its pools close with each event loop that used them.
+    """
     path = os.environ.get("CLINIC_ENV_LLM_CACHE")
     if not path:
         return ModelClient()

@@ -2,24 +2,38 @@
 
 A role (patient, measurement, doctor, judge) names a litellm model id and, for local servers,
 an ``api_base``. The API key is never part of the config: ``api_key_env`` names the
-environment variable that holds it, read at call time and never written anywhere.
+environment variable that holds it, read at call time and never written anywhere. Credentials
+inside a server URL (``http://user:pass@host``) are used for calls but left out of every JSON
+dump (manifests, transcripts, pages).
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_serializer
 
 from clinic_env.errors import ConfigError
-from clinic_env.schema.base import Frozen
+from clinic_env.schema.base import Frozen, strip_url_credentials
 
 OPENAI_COMPATIBLE = frozenset({"openai", "hosted_vllm", "llamacpp", "ollama_chat", "lm_studio"})
 """litellm provider prefixes whose servers speak the OpenAI chat completions protocol."""
 LOCAL_PLACEHOLDER_KEY = "sk-no-key-needed"
 """Sent to local OpenAI-compatible servers that need no key, because the SDK insists on one."""
+PROVIDER_KEYS = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+    "mistral": "MISTRAL_API_KEY",
+    "groq": "GROQ_API_KEY",
+    "together_ai": "TOGETHERAI_API_KEY",
+    "deepseek": "DEEPSEEK_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+}
+"""The variable litellm reads for a hosted provider's key when no ``api_key_env`` is set."""
 
 
 class ModelConfig(Frozen):
@@ -52,6 +66,14 @@ class ModelConfig(Frozen):
         default="auto",
         description="auto: direct HTTP for OpenAI-compatible servers at api_base, else litellm",
     )
+
+    @field_serializer("api_base", when_used="json")
+    def _api_base_without_credentials(self, value: str | None) -> str | None:
+        return None if value is None else strip_url_credentials(value)
+
+    @field_serializer("replicas", when_used="json")
+    def _replicas_without_credentials(self, value: tuple[str, ...]) -> list[str]:
+        return [strip_url_credentials(url) for url in value]
 
     @property
     def uses_direct_transport(self) -> bool:
@@ -88,10 +110,49 @@ class ModelConfig(Frozen):
         return LOCAL_PLACEHOLDER_KEY if self.api_base or self.replicas else None
 
 
-def as_model_config(spec: str | ModelConfig | dict[str, Any]) -> ModelConfig:
-    """A role given as a model id, a dict (from YAML) or a ready config."""
+SYNONYMS = {"base_url": "api_base", "url": "api_base", "api_key": "api_key_env"}
+"""Keys other tools use for a field, suggested when difflib finds no close spelling."""
+
+
+def as_model_config(
+    spec: str | ModelConfig | dict[str, Any], *, where: str = "model config"
+) -> ModelConfig:
+    """A role given as a model id, a dict (from YAML) or a ready config.
+
+    A wrong key or value is a one-line :class:`ConfigError` naming it (and, for an unknown
+    key, the field it probably meant), prefixed by ``where`` (a role, or a file and line).
+    """
     if isinstance(spec, ModelConfig):
         return spec
     if isinstance(spec, str):
-        return ModelConfig(model=spec)
-    return ModelConfig.model_validate(spec)
+        spec = {"model": spec}
+    try:
+        return ModelConfig.model_validate(spec)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {describe_errors(exc)}") from None
+
+
+def describe_errors(error: ValidationError) -> str:
+    """A validation error of a :class:`ModelConfig` as one line, a clause per problem."""
+    clauses = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"]) or "(the config)"
+        if problem["type"] == "extra_forbidden":
+            clauses.append(f"unknown key {field!r}{_suggestion(field)}")
+        elif problem["type"] == "missing":
+            clauses.append(f"{field!r} is required")
+        else:
+            clauses.append(f"{field}: {problem['msg']} (got {_shown(problem.get('input'))})")
+    return "; ".join(clauses)
+
+
+def _suggestion(key: str) -> str:
+    fields = list(ModelConfig.model_fields)
+    close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6) or [SYNONYMS.get(key, "")]
+    return f" (did you mean {close[0]!r}?)" if close[0] else f" (known: {', '.join(fields)})"
+
+
+def _shown(value: object) -> str:
+    """A value for an error line: short, and never a credential in a URL."""
+    text = strip_url_credentials(repr(value))
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -2,7 +2,8 @@
 
 Conversations are append-only, so every call re-sends the same system prompt and history.
 Encoding a message once and reusing its JSON for the cache key and the request body keeps
-the cost of a call from growing with the length of the conversation.
+the cost of a call from growing with the length of the conversation. Text that holds a lone
+surrogate (a policy may write one) is made valid UTF-8 when encoded, never an error.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
+
+from clinic_env.schema.base import valid_text
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -32,17 +35,25 @@ def messages_json(messages: Sequence[dict[str, Any]]) -> str:
     return "[" + ",".join(map(message_json, messages)) + "]"
 
 
+def utf8(text: str) -> bytes:
+    """``text`` as UTF-8, lone surrogates replaced (only then is the text copied)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return valid_text(text).encode("utf-8")
+
+
 def request_key(request: dict[str, Any]) -> str:
     """A stable hash of everything that decides a reply (the messages included)."""
     settings = {name: value for name, value in request.items() if name != "messages"}
     digest = hashlib.sha256(
-        json.dumps(settings, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        utf8(json.dumps(settings, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
     )
-    digest.update(messages_json(request.get("messages", ())).encode("utf-8"))
+    digest.update(utf8(messages_json(request.get("messages", ()))))
     return digest.hexdigest()
 
 
 def request_body(payload: dict[str, Any], messages: Sequence[dict[str, Any]]) -> bytes:
     """The HTTP body: ``payload`` with ``messages`` spliced in from their encodings."""
     head = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return (head[:-1] + ',"messages":' + messages_json(messages) + "}").encode("utf-8")
+    return utf8(head[:-1] + ',"messages":' + messages_json(messages) + "}")

@@ -7,13 +7,16 @@ scripted per role, read from the ``X-Clinic-Env-Role`` request header, so a whol
 consultation can run against it. ``stream: true`` is answered with a one-chunk SSE stream.
 A client that disconnects (or half-closes) aborts its request and frees its slot.
 
+HTTP is aiohttp's server (its low-level ``web.Server``, with handler cancellation so a
+disconnect aborts a request); this module only decides what to answer and when.
+
 Run it in-process (``with StubModelServer(config) as server: server.base_url``), in a child
 process (``start_in_subprocess``), or from the shell::
 
     python -m clinic_env.testing.stub_server --latency 0.1 --slots 256 --error-500 0.1
 
 which prints the base URL on its first stdout line. Request headers are never stored or
-logged: only the role and the framing headers are read. ``GET /stub/stats`` returns
+logged (there is no access log): only the role header is read. ``GET /stub/stats`` returns
 :class:`StubStats` as JSON, so a benchmark can read a child process's counters.
 """
 
@@ -30,23 +33,43 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
-from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import Field
 
 from clinic_env.schema.base import Frozen
+from clinic_env.testing.stub_replies import (
+    DEFAULT_REPLIES,
+    Answer,
+    Reply,
+    ReplyScript,
+    completion_answer,
+    error_answer,
+)
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+__all__ = [
+    "DEFAULT_REPLIES",
+    "ROLE_HEADER",
+    "FaultRates",
+    "ReplyScript",
+    "StubConfig",
+    "StubModelServer",
+    "StubProcess",
+    "StubStats",
+    "main",
+    "start_in_subprocess",
+]
 
 ROLE_HEADER = "x-clinic-env-role"
-Reply = str | dict[str, Any]
-Responder = Callable[[str | None, dict[str, Any]], Reply]
-Answer = tuple[int, dict[str, str], str]  # status, extra headers, body
 _MAX_BODY = 16 * 1024 * 1024
 _BACKLOG = 4096  # a thousand clients connecting at once must not overflow the accept queue
+_GRACE_S = 0.02  # on stopping: for connections being accepted, then for answers in flight
 _ROUTES = {"/v1/chat/completions": "POST", "/v1/models": "GET", "/health": "GET"}
 _ROUTES["/stub/stats"] = "GET"
 
@@ -82,41 +105,13 @@ class StubConfig(Frozen):
     retry_after_s: float = Field(0.0, ge=0, description="the wait a 429 announces")
 
 
-class ReplyScript(Frozen):
-    """Replies by role, each role's list used in rotation; ``responder`` overrides them all.
-
-    A reply is a string (the message content) or a dict with ``content`` and/or
-    ``tool_calls`` (a list of ``{"name": ..., "arguments": {...}}``). The responder is called
-    on the server's thread, in-process only, with the role (``None`` when the request has no
-    role header) and the request body; if it raises, the client gets a 500 saying so.
-    """
-
-    by_role: dict[str, tuple[Reply, ...]] = Field(default_factory=dict)
-    default: Reply = "OK."
-    responder: Responder | None = None
-
-
-DEFAULT_REPLIES = ReplyScript(
-    by_role={
-        "doctor": (
-            "What brings you in today, and when did it start?",
-            "Have you noticed anything that makes it better or worse?",
-            "REQUEST TEST: Complete blood count",
-            "DIAGNOSIS READY: Viral syndrome",
-        ),
-        "patient": ("It started a few days ago and it has been getting slowly worse.",),
-        "measurement": ("normal",),
-        "judge": ("Yes",),
-    },
-)
-
-
 class StubStats(Frozen):
     """What the server has seen: chat requests by outcome and role, and the queue's peaks.
 
     Outcomes are ``ok``, ``500``, ``429``, ``hang``, ``malformed`` and ``400``; a request
     without a role header counts under ``(none)``; ``disconnects`` counts requests whose
-    client went away before the answer.
+    client went away before the answer; ``connections`` is how many client connections are
+    open now (a client that closes its pools brings it back to 0).
     """
 
     requests: int = 0
@@ -127,52 +122,7 @@ class StubStats(Frozen):
     queued: int = 0
     max_queued: int = 0
     disconnects: int = 0
-
-
-class _Reader(asyncio.StreamReader):
-    """A stream reader that reports the peer going away, so a pending request is aborted."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.on_close: Callable[[], None] = lambda: None
-
-    def feed_eof(self) -> None:
-        super().feed_eof()
-        self.on_close()
-
-    def set_exception(self, exc: BaseException) -> None:
-        super().set_exception(exc)
-        self.on_close()
-
-
-class _HttpError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _error(status: int, message: str, kind: str, extra: dict[str, str] | None = None) -> Answer:
-    body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
-    return status, extra or {}, json.dumps(body)
-
-
-def _tool_calls(reply: dict[str, Any], serial: int) -> list[dict[str, Any]]:
-    calls = []
-    for i, call in enumerate(reply.get("tool_calls") or ()):
-        arguments = call.get("arguments", {})
-        arguments = arguments if isinstance(arguments, str) else json.dumps(arguments)
-        function = {"name": call["name"], "arguments": arguments}
-        calls.append({"id": f"call_{serial}_{i}", "type": "function", "function": function})
-    return calls
-
-
-def _encode(status: int, extra: dict[str, str], body: str, keep_alive: bool) -> bytes:
-    data = body.encode()
-    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
-    headers = {"Content-Type": "application/json"} | extra | {"Content-Length": str(len(data))}
-    headers["Connection"] = "keep-alive" if keep_alive else "close"
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data
+    connections: int = 0
 
 
 class StubModelServer:
@@ -198,7 +148,8 @@ class StubModelServer:
         self._edges = list(
             zip(("500", "429", "hang", "malformed"), itertools.accumulate(rates), strict=True)
         )
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._requests: set[asyncio.Task[Any]] = set()
+        self._web: Any = None  # aiohttp's server, once serving: it knows the open connections
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
@@ -217,6 +168,7 @@ class StubModelServer:
         outcomes = {k[8:]: v for k, v in c.items() if k.startswith("outcome:")}
         by_role = {k[5:]: v for k, v in c.items() if k.startswith("role:")}
         scalars = {k: c[k] for k in StubStats.model_fields if k not in ("outcomes", "by_role")}
+        scalars["connections"] = 0 if self._web is None else len(self._web.connections)
         return StubStats(outcomes=outcomes, by_role=by_role, **scalars)
 
     def start(self) -> StubModelServer:
@@ -248,20 +200,34 @@ class StubModelServer:
         self.stop()
 
     async def _serve(self, sock: socket.socket) -> None:
-        factory = lambda: asyncio.StreamReaderProtocol(_Reader(), self._connection)  # noqa: E731
-        try:
-            server = await asyncio.get_running_loop().create_server(
-                factory, sock=sock, backlog=_BACKLOG
+        from aiohttp import web  # noqa: PLC0415 - the stub's only heavy import, when it runs
+
+        loop = asyncio.get_running_loop()
+
+        def make_request(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> Any:
+            """aiohttp's default request, allowed bodies as large as a model server takes."""
+            return web.BaseRequest(
+                message, payload, protocol, writer, task, loop, client_max_size=_MAX_BODY
             )
-            self._loop = asyncio.get_running_loop()
+
+        server = web.Server(
+            self._handle, request_factory=make_request, handler_cancellation=True, access_log=None
+        )
+        try:
+            listener = await loop.create_server(server, sock=sock, backlog=_BACKLOG)
+            self._web, self._loop = server, loop
         finally:
             self._ready.set()
         await self._stopping.wait()
-        server.close()
-        for task in self._tasks:
+        # Accept nothing more, but let connections being accepted finish: closing the
+        # listener under them fails their setup (asyncio < 3.12) and leaks their sockets.
+        loop.remove_reader(sock.fileno())
+        for task in self._requests:
             task.cancel()
-        await asyncio.gather(*self._tasks)
-        await server.wait_closed()
+        await asyncio.sleep(_GRACE_S)
+        listener.close()
+        await server.shutdown(_GRACE_S)
+        await asyncio.sleep(0)  # the transports' close callbacks
 
     def _count(self, *keys: str) -> None:
         with self._lock:
@@ -272,76 +238,32 @@ class StubModelServer:
             value = self._counts[key] = self._counts[key] + delta
             self._counts[f"max_{key}"] = max(self._counts[f"max_{key}"], value)
 
-    async def _connection(self, reader: _Reader, writer: asyncio.StreamWriter) -> None:
-        """One keep-alive connection, a request at a time; a disconnect aborts the current one."""
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        """One request; a disconnect (aiohttp cancels the handler) aborts it."""
+        from aiohttp import web  # noqa: PLC0415 - imported by _serve already
+
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)
-        state = {"busy": False, "gone": False}
-
-        def closed() -> None:
-            state["gone"] = True
-            if state["busy"]:
-                task.cancel()
-
-        reader.on_close = closed
+        self._requests.add(task)
         try:
-            keep_alive = True
-            while keep_alive and not state["gone"]:
-                try:
-                    method, path, role, body, keep_alive = await self._read_request(reader)
-                    state["busy"] = True
-                    answer = await self._route(method, path, role, body)
-                    state["busy"] = False
-                except _HttpError as exc:
-                    answer, keep_alive = _error(exc.status, str(exc), "invalid_request"), False
-                writer.write(_encode(*answer, keep_alive))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass  # the client went away between requests or while reading an answer
-        except asyncio.CancelledError:  # never re-raised: asyncio would log it as an error
-            if state["gone"]:
+            status, extra, body = await self._route(request)
+        except asyncio.CancelledError:
+            if not self._stopping.is_set():
                 self._count("disconnects")
+            raise
         finally:
-            self._tasks.discard(task)
-            writer.close()
+            self._requests.discard(task)
+        headers = {"Content-Type": "application/json"} | extra
+        if request.keep_alive:
+            headers["Connection"] = "keep-alive"
+        return web.Response(status=status, body=body.encode(), headers=headers)
 
-    async def _read_request(
-        self, reader: asyncio.StreamReader
-    ) -> tuple[str, str, str | None, bytes, bool]:
-        """Method, path, role, body and whether to keep the connection open afterwards."""
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.LimitOverrunError:
-            raise _HttpError(431, "request head too large") from None
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ")
-        if len(parts) != 3 or parts[2] not in ("HTTP/1.1", "HTTP/1.0"):
-            raise _HttpError(400, "malformed request line")
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            name = name.strip().lower()
-            if name in ("content-length", "connection", "transfer-encoding", ROLE_HEADER):
-                headers[name] = value.strip()
-        if "transfer-encoding" in headers:
-            raise _HttpError(411, "chunked request bodies are not supported; send Content-Length")
-        length = headers.get("content-length", "0")
-        if not length.isdigit() or int(length) > _MAX_BODY:
-            raise _HttpError(413 if length.isdigit() else 400, f"bad Content-Length {length}")
-        body = await reader.readexactly(int(length))
-        connection = headers.get("connection", "").lower()
-        keep_alive = connection == "keep-alive" or (
-            parts[2] == "HTTP/1.1" and connection != "close"
-        )
-        role = headers.get(ROLE_HEADER) or None
-        return parts[0], parts[1].partition("?")[0], role, body, keep_alive
-
-    async def _route(self, method: str, path: str, role: str | None, body: bytes) -> Answer:
+    async def _route(self, request: web.BaseRequest) -> Answer:
+        path, method = request.path, request.method
         if path not in _ROUTES:
-            return _error(404, f"no route {path}", "not_found")
+            return error_answer(404, f"no route {path}", "not_found")
         if method != _ROUTES[path]:
-            return _error(405, f"{method} not allowed on {path}", "invalid_request")
+            return error_answer(405, f"{method} not allowed on {path}", "invalid_request")
         if path == "/health":
             return 200, {}, '{"status": "ok"}'
         if path == "/stub/stats":
@@ -349,7 +271,7 @@ class StubModelServer:
         if path == "/v1/models":
             model = {"id": self.config.model_name, "object": "model", "created": 0}
             return 200, {}, json.dumps({"object": "list", "data": [model]})
-        return await self._chat(role, body)
+        return await self._chat(request.headers.get(ROLE_HEADER) or None, await request.read())
 
     async def _chat(self, role: str | None, body: bytes) -> Answer:
         try:
@@ -360,13 +282,13 @@ class StubModelServer:
                 raise ValueError("'messages' must be a non-empty list")
         except ValueError as exc:
             self._count("requests", f"role:{role or '(none)'}", "outcome:400")
-            return _error(400, f"invalid request: {exc}", "invalid_request_error")
+            return error_answer(400, f"invalid request: {exc}", "invalid_request_error")
         outcome, reply = self._draw(role, request)
         self._count("requests", f"role:{role or '(none)'}", f"outcome:{outcome}")
         if outcome == "429":
             wait = self.config.retry_after_s
             retry = {"Retry-After": str(math.ceil(wait)), "retry-after-ms": str(round(wait * 1e3))}
-            return _error(429, "rate limited by the stub", "rate_limit_error", retry)
+            return error_answer(429, "rate limited by the stub", "rate_limit_error", retry)
         if outcome == "hang":
             await asyncio.Future()  # ended by a disconnect or the server stopping
         self._gauge("queued", 1)
@@ -381,15 +303,15 @@ class StubModelServer:
             self._gauge("in_service", -1)
             self._slots.release()
         if outcome == "500":
-            return _error(500, str(reply or "injected server error"), "server_error")
+            return error_answer(500, str(reply or "injected server error"), "server_error")
         if outcome == "malformed":
             if reply == "no choices":
                 return 200, {}, json.dumps({"id": "chatcmpl-stub", "object": "chat.completion"})
             return 200, {}, '{"id": "chatcmpl-stub", "choices": [{"message": '
         try:
-            return self._completion(request, reply)
+            return completion_answer(request, reply, next(self._serial), self.config.model_name)
         except (AttributeError, KeyError, TypeError) as exc:
-            return _error(500, f"the stub cannot send {reply!r}: {exc!r}", "server_error")
+            return error_answer(500, f"the stub cannot send {reply!r}: {exc!r}", "server_error")
 
     def _draw(self, role: str | None, request: dict[str, Any]) -> tuple[str, Reply | None]:
         """Each role has its own seeded draw and rotation, so interleaving cannot change them."""
@@ -410,36 +332,6 @@ class StubModelServer:
         script = self.replies.by_role.get(key) or (self.replies.default,)
         self._turns["ok", key] += 1
         return "ok", script[(self._turns["ok", key] - 1) % len(script)]
-
-    def _completion(self, request: dict[str, Any], reply: Reply | None) -> Answer:
-        serial = next(self._serial)
-        reply = reply if isinstance(reply, dict) else {"content": reply}
-        content, calls = reply.get("content"), _tool_calls(reply, serial)
-        message: dict[str, Any] = {"role": "assistant", "content": content}
-        if calls:
-            message["tool_calls"] = calls
-        prompt = sum(
-            len(str(m.get("content") or "")) for m in request["messages"] if isinstance(m, dict)
-        )
-        completion = len(content or "") + len(json.dumps(calls) if calls else "")
-        usage = {"prompt_tokens": prompt // 4 + 1, "completion_tokens": completion // 4 + 1}
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        finish = "tool_calls" if calls else "stop"
-        head = {"id": f"chatcmpl-stub-{serial}", "created": int(time.time())}
-        head["model"] = self.config.model_name
-        if not request.get("stream"):
-            choice = {"index": 0, "message": message, "finish_reason": finish}
-            completion_object = {"object": "chat.completion", "choices": [choice], "usage": usage}
-            return 200, {}, json.dumps(head | completion_object)
-        head["object"] = "chat.completion.chunk"
-        if calls:
-            message["tool_calls"] = [call | {"index": i} for i, call in enumerate(calls)]
-        events = [head | {"choices": [{"index": 0, "delta": message, "finish_reason": None}]}]
-        events.append(head | {"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
-        if (request.get("stream_options") or {}).get("include_usage"):
-            events.append(head | {"choices": [], "usage": usage})
-        sse = "".join(f"data: {json.dumps(event)}\n\n" for event in events) + "data: [DONE]\n\n"
-        return 200, {"Content-Type": "text/event-stream"}, sse
 
 
 class StubProcess:
@@ -511,7 +403,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     for flag, field in _FLAGS.items():
         kind = StubConfig.model_fields.get(field) or FaultRates.model_fields[field]
-        parser.add_argument(flag, dest=field, type=kind.annotation, help=kind.description)
+        convert = cast(Callable[[str], Any], kind.annotation)  # float or int
+        parser.add_argument(flag, dest=field, type=convert, help=kind.description)
     parser.add_argument("--replies-json", help="a ReplyScript as JSON: by_role and default")
     args = vars(parser.parse_args(argv))
     given = {field: args[field] for field in _FLAGS.values() if args[field] is not None}

@@ -20,9 +20,8 @@ MESSAGES = [{"role": "user", "content": "Any fever?"}]
 
 
 def config(**changes) -> ModelConfig:
-    return ModelConfig(
-        model="openai/test-model", api_base="http://127.0.0.1:9/v1", **{**FAST, **changes}
-    )
+    fields = {"api_base": "http://127.0.0.1:9/v1", **FAST, **changes}
+    return ModelConfig(model="openai/test-model", **fields)
 
 
 def complete(client: ModelClient, cfg: ModelConfig, **kwargs):
@@ -163,3 +162,55 @@ def test_identical_requests_in_flight_share_one_call_when_caching(tmp_path: Path
     assert {r.text for r in results} == {"one"}
     assert len(transport.requests) == 1
     assert sum(not r.cached for r in results) == 1
+
+
+def test_a_missing_key_is_never_retried(monkeypatch):
+    monkeypatch.delenv("CLINIC_TEST_KEY", raising=False)
+    transport = ScriptedTransport({"patient": ["never sent"]})
+    with pytest.raises(ConfigError, match="CLINIC_TEST_KEY is not set"):
+        complete(ModelClient(transport=transport), config(api_key_env="CLINIC_TEST_KEY"))
+    assert transport.requests == []
+
+
+def test_a_hosted_model_without_its_key_fails_at_the_first_attempt(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    hosted = ModelConfig(model="openai/gpt-4o-mini", max_retries=4, backoff_s=5)
+    with pytest.raises(ModelCallError, match="attempt 1 failed: no API key: set OPENAI_API_KEY"):
+        complete(ModelClient(), hosted)
+
+
+def test_a_refused_key_is_not_retried():
+    transport = ScriptedTransport({"patient": [FatalCallError("HTTP 401: refused")]})
+    with pytest.raises(ModelCallError, match="attempt 1 failed: HTTP 401"):
+        complete(ModelClient(transport=transport), config(max_retries=4))
+    assert len(transport.requests) == 1
+
+
+def test_a_server_asking_to_wait_is_waited_for(monkeypatch):
+    waits = []
+    real_sleep = asyncio.sleep
+
+    async def recorded(delay, *args):
+        waits.append(delay)
+        await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", recorded)
+    busy = RetryableCallError("HTTP 429", retry_after=7.0)
+    transport = ScriptedTransport({"patient": [busy, busy, "done"]})
+    result = complete(ModelClient(transport=transport), config(backoff_max_s=5.0))
+    assert result.text == "done"
+    assert waits == [5.0, 5.0], "the wait asked for, capped by backoff_max_s"
+
+
+def test_url_credentials_reach_the_transport_only(tmp_path: Path):
+    secret_base = "http://ann:s3cret@127.0.0.1:9/v1"
+    transport = ScriptedTransport({"patient": ["fine", FatalCallError("bad request")]})
+    client = ModelClient(ReplyCache(tmp_path / "c.sqlite"), transport=transport)
+    complete(client, config(api_base=secret_base), seed=1)
+    with pytest.raises(ModelCallError) as error:
+        complete(client, config(api_base=secret_base), seed=2)
+    assert transport.requests[0]["api_base"] == secret_base, "the transport authenticates"
+    assert "at http://127.0.0.1:9/v1" in str(error.value) and "s3cret" not in str(error.value)
+    assert all(b"s3cret" not in file.read_bytes() for file in tmp_path.iterdir())
+    plain = ModelClient(ReplyCache(tmp_path / "c.sqlite"), transport=ScriptedTransport({}))
+    assert complete(plain, config(), seed=1).cached, "the same key as without credentials"

@@ -1,10 +1,13 @@
 import asyncio
+import gc
 import http.client
 import json
 import logging
 import socket
+import sys
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -394,3 +397,38 @@ def test_the_subprocess_server_prints_its_url_and_serves():
 def test_a_responder_cannot_go_to_a_subprocess():
     with pytest.raises(ValueError, match="responder"):
         start_in_subprocess(replies=ReplyScript(responder=lambda role, request: "x"))
+
+
+def test_connections_are_counted_while_open():
+    with StubModelServer() as server:
+        conn = _connect(server.base_url)
+        _request(conn, role="patient")
+        assert server.stats.connections == 1
+        conn.close()
+        _wait_for(lambda: server.stats.connections == 0)
+
+
+def test_a_half_closed_request_is_aborted_and_frees_its_slot():
+    with StubModelServer(StubConfig(slots=1, latency_s=30)) as server:
+        parts = urlsplit(server.base_url)
+        body = json.dumps({"messages": MESSAGES}).encode()
+        head = f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}"
+        with socket.create_connection((parts.hostname, parts.port)) as sock:
+            sock.sendall(head.encode() + b"\r\n\r\n" + body)
+            _wait_for(lambda: server.stats.in_service == 1)
+            sock.shutdown(socket.SHUT_WR)
+            _wait_for(lambda: server.stats.in_service == 0)
+        assert server.stats.disconnects == 1
+
+
+def test_stopping_right_after_a_connection_leaves_no_unclosed_socket(monkeypatch):
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)  # in __del__: an unraisable error
+        for _ in range(10):
+            with StubModelServer() as server:
+                parts = urlsplit(server.base_url)
+                socket.create_connection((parts.hostname, parts.port)).close()
+        gc.collect()
+    assert [str(u.exc_value) for u in unraisable] == []
