@@ -137,8 +137,12 @@ def _load_path(path: Path, format: str | None, redact_leaks: bool) -> LoadedData
 
 
 def _detect(path: Path) -> str:
-    """The format of a local JSONL file, from its first JSON object."""
+    """The format of a local JSONL file, from its first JSON object; a file whose lines are
+    none of them JSON objects is an error naming the first line that failed, and why."""
+    first_error: tuple[int, ValueError] | None = None
     for line, record in read_records(path):
+        if isinstance(record, ValueError) and first_error is None:
+            first_error = (line, record)
         if not isinstance(record, dict):
             continue
         if "ground_truth" in record and "facts" in record:
@@ -151,6 +155,9 @@ def _detect(path: Path) -> str:
             f"{path}:{line}: cannot tell the format of this file (keys: {keys}); expected "
             f"clinic-env cases or one of {', '.join(CONVERTERS)}; pass format=... to say which"
         )
+    if first_error is not None:
+        line, error = first_error
+        raise CaseDataError(f"{path}:{line}: {error}")
     raise CaseDataError(f"{path}: no JSON object found; is it a JSONL case file?")
 
 
