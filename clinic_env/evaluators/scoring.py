@@ -88,15 +88,15 @@ def diagnosis_rank(
     """
     truth = case.ground_truth
     if options_shown and case.options and truth.answer_option:
-        for rank, entry in enumerate(differential, 1):
+        for position, entry in enumerate(differential, 1):
             if chosen_option(entry, case.options, matcher) == truth.answer_option:
-                return rank
+                return position
         return None
-    rank = rank_of(matcher, tuple(differential), truth.diagnosis, truth.aliases)
-    while rank is not None and names_a_differential(differential[rank - 1], case, matcher):
-        later = rank_of(matcher, tuple(differential[rank:]), truth.diagnosis, truth.aliases)
-        rank = None if later is None else rank + later
-    return rank
+    found = rank_of(matcher, tuple(differential), truth.diagnosis, truth.aliases)
+    while found is not None and names_a_differential(differential[found - 1], case, matcher):
+        later = rank_of(matcher, tuple(differential[found:]), truth.diagnosis, truth.aliases)
+        found = None if later is None else found + later
+    return found
 
 
 def names_a_differential(entry: str, case: Case, matcher: DiagnosisMatcher) -> bool:

@@ -164,7 +164,7 @@ class DiagnosisMatcher(NameIndex, ComparisonRules):
     @classmethod
     def from_content(cls) -> Self:
         """The matcher for the bundled table and terminology, built once per process."""
-        return _bundled_matcher(cls)
+        return _bundled_matcher(cls)  # type: ignore[arg-type]  # a class is hashable
 
     # Public API ----------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ reads entries against them; the decision rules are in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from clinic_env.language.matcher_compare import filler
 from clinic_env.language.matcher_rules import ORDER_WORDS, stem
@@ -39,7 +39,7 @@ class NameIndex:
     known name with an opposite word: "acute" in "acute myeloid leukaemia")."""
     _by_shape: dict[str, set[int]]
     _words: Callable[[str], tuple[str, ...]]
-    _conflict: Callable[[Sequence[str], Sequence[str]], bool]
+    _conflict: Callable[[Iterable[str], Iterable[str]], bool]
     _has_opposite: Callable[[Sequence[str], str], bool]
     """Whether two word sets clash in an exclusive class (``ComparisonRules``)."""
 

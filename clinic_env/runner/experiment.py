@@ -28,6 +28,7 @@ from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.llm.config import ModelConfig, as_model_config
 from clinic_env.llm.preflight import check_model, needs_servers
 from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS
+from clinic_env.registry import Registry
 from clinic_env.roles import model_config_of
 from clinic_env.runner.batch import Cell, Job
 from clinic_env.schema.base import Frozen
@@ -81,7 +82,7 @@ class Roles(Frozen):
 
     patient: RoleValue = "offline"
     measurement: RoleValue = "offline"
-    doctors: dict[str, RoleValue] = Field(default_factory=lambda: {"systematic": "systematic"})
+    doctors: dict[str, RoleValue] = Field(default_factory=lambda: {"systematic": "systematic"})  # type: ignore[arg-type]
     judge: RoleValue | None = None
 
     @field_validator("doctors")
@@ -157,7 +158,9 @@ class Experiment(Frozen):
         for bias_set in self.bias_sets:
             for bias in bias_set:
                 load_bias(bias)
-        roles = [("patient", self.roles.patient, PATIENTS)]
+        roles: list[tuple[str, RoleValue, Registry[Any]]] = [
+            ("patient", self.roles.patient, PATIENTS)
+        ]
         roles.append(("measurement", self.roles.measurement, MEASUREMENTS))
         roles += [(f"doctor {label}", spec, DOCTORS) for label, spec in self.roles.doctors.items()]
         reachable = needs_servers(client or default_client())
