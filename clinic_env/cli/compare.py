@@ -6,7 +6,7 @@ holding several doctors is narrowed to one with ``--doctor-a`` / ``--doctor-b``,
 given twice compares two of its doctors. Pairs with a failed side, and (unless
 ``--include-simulator-faults``) pairs the simulator spoiled, are left out and counted, as are
 cells only one run holds and pairs missing a score. The difference B - A in top-1 and top-3
-accuracy gets Newcombe's interval for paired proportions and an exact sign-flip p-value
+accuracy gets the Bonett-Price interval for paired proportions and an exact sign-flip p-value
 (:func:`~clinic_env.evaluators.stats.paired_effect`); the table is printed and written with a
 forest plot (matplotlib, the ``report`` extra) to ``--out``.
 """
@@ -176,7 +176,7 @@ def comparison_markdown(a: Side, b: Side, pairing: Pairing, found: Sequence[Diff
         f"- B: {b.name}",
         "",
         "Pairs share dataset, case, persona, bias set, seed and repeat; the doctor may differ. "
-        f"The difference is B - A with Newcombe's {CONFIDENCE:.0%} interval for paired "
+        f"The difference is B - A with the Bonett-Price {CONFIDENCE:.0%} interval for paired "
         "proportions and an exact sign-flip p-value.",
         "",
         "| score | group | pairs | A | B | B - A [95% CI], p |",

@@ -7,7 +7,7 @@ the condition's effect off those differences. Everything here is seeded and retu
 numbers for the same inputs.
 
 Proportions (top-1, top-3, any 0/1 score) get Wilson score intervals and paired differences of
-proportions get Newcombe's interval built from them: unlike a bootstrap, neither collapses to
+proportions the Bonett-Price adjusted Wald interval: unlike a bootstrap, neither collapses to
 a point when every consultation scored 0 or 1 (0 of 41 is not "0% [0-0]"). Other means get a
 percentile bootstrap.
 """
@@ -82,36 +82,23 @@ def is_binary(values: Iterable[float]) -> bool:
 def proportion_difference_ci(
     pairs: Sequence[tuple[float, float]], *, confidence: float = 0.95
 ) -> tuple[float, float, float]:
-    """Treated minus control share over paired 0/1 outcomes, with Newcombe's hybrid score
-    interval for paired proportions (Newcombe, 1998, method 10).
+    """Treated minus control share over paired 0/1 outcomes, with the Bonett-Price adjusted
+    Wald interval for paired proportions (Bonett & Price, 2012).
 
-    It is built from the two Wilson intervals and the pairs' correlation, so it keeps a
-    width when every pair agrees (41 concordant pairs: about +-8.6 points, never +0 [+0, +0]).
+    Only discordant pairs move the difference; adding one pseudo-observation to each kind
+    keeps the interval's width when there are none: 87 pairs that all agree give about
+    +-3 points, never +0 [+0, +0], and a single discordant pair is not read as certainty.
     """
     n = len(pairs)
     if not n:
         raise ValueError("proportion_difference_ci needs at least one pair")
-    both = sum(1 for t, c in pairs if t and c)
     treated_only = sum(1 for t, c in pairs if t and not c)
     control_only = sum(1 for t, c in pairs if c and not t)
-    neither = n - both - treated_only - control_only
-    p1, low1, high1 = wilson_interval(both + treated_only, n, confidence=confidence)
-    p2, low2, high2 = wilson_interval(both + control_only, n, confidence=confidence)
-    margins = (
-        (both + treated_only)
-        * (control_only + neither)
-        * (both + control_only)
-        * (treated_only + neither)
-    )
-    phi = (both * neither - treated_only * control_only) / math.sqrt(margins) if margins else 0.0
-    below = math.sqrt(
-        max(0.0, (p1 - low1) ** 2 - 2 * phi * (p1 - low1) * (high2 - p2) + (high2 - p2) ** 2)
-    )
-    above = math.sqrt(
-        max(0.0, (high1 - p1) ** 2 - 2 * phi * (high1 - p1) * (p2 - low2) + (p2 - low2) ** 2)
-    )
-    difference = p1 - p2
-    return difference, max(-1.0, difference - below), min(1.0, difference + above)
+    difference = (treated_only - control_only) / n
+    up, down = (treated_only + 1) / (n + 2), (control_only + 1) / (n + 2)
+    spread = _z(confidence) * math.sqrt((up + down - (up - down) ** 2) / (n + 2))
+    centre = up - down
+    return difference, max(-1.0, centre - spread), min(1.0, centre + spread)
 
 
 def bootstrap_ci(
@@ -178,8 +165,8 @@ class PairedEffect(Frozen):
     """The effect of a condition against its control, over pairs sharing case and seed."""
 
     effect: float = Field(description="mean of treated - control over the pairs")
-    low: float = Field(description="lower end of the effect's interval (Newcombe for 0/1)")
-    high: float = Field(description="upper end of the effect's interval (Newcombe for 0/1)")
+    low: float = Field(description="lower end of the effect's interval (Bonett-Price for 0/1)")
+    high: float = Field(description="upper end of the effect's interval (Bonett-Price for 0/1)")
     confidence: float
     n: int = Field(ge=1, description="pairs present on both sides")
     p_value: float = Field(ge=0, le=1, description="two-sided sign-flip test of no effect")

@@ -238,7 +238,7 @@ def effects_section(run: Run, folder: Path, include_faults: bool = False) -> Sec
     body = (
         "Each biased consultation is paired with the control consultation of the same doctor, "
         "case, persona, seed and repeat; the effect is the mean difference in top-1 over the "
-        "pairs, with Newcombe's 95% interval for paired proportions (it keeps a width when "
+        "pairs, with the Bonett-Price 95% interval for paired proportions (it keeps a width when "
         "every pair agrees) and an exact sign-flip test. Red marks an interval that excludes "
         "zero. Pairs with a failed or simulator-spoiled side are left out and counted as "
         "unpaired.\n\n" + "\n".join(table)

@@ -145,15 +145,18 @@ def test_wilson_intervals_never_collapse_at_zero_or_one():
 
 
 def test_paired_proportions_keep_a_width_when_every_pair_agrees():
-    effect, low, high = proportion_difference_ci([(0.0, 0.0)] * 41)
-    assert effect == 0.0 and low == pytest.approx(-0.0857, abs=1e-3) and high > 0.08
-    effect, low, high = proportion_difference_ci([(1.0, 1.0)] * 10)
-    assert effect == 0.0 and low < -0.2 and high > 0.2
+    """Bonett-Price: 41 concordant pairs give +-z*sqrt((2/43)/43), about 6.4 points, whether
+    they all succeeded, all failed or were mixed (the old bootstrap gave +0 [+0, +0])."""
+    for pairs in ([(0.0, 0.0)] * 41, [(1.0, 1.0)] * 41, [(1.0, 1.0)] * 20 + [(0.0, 0.0)] * 21):
+        effect, low, high = proportion_difference_ci(pairs)
+        assert effect == 0.0 and low == pytest.approx(-0.0645, abs=1e-3) and high == -low
     effect, low, high = proportion_difference_ci([(1.0, 0.0)] * 10 + [(0.0, 0.0)] * 30)
     assert effect == 0.25 and 0 < low < 0.25 < high < 1
+    effect, low, high = proportion_difference_ci([(0.0, 1.0)] + [(1.0, 1.0)] * 86)
+    assert effect == pytest.approx(-1 / 87) and low < -0.04 and high > 0.02
 
 
-def test_paired_effect_of_0_1_scores_uses_the_newcombe_interval():
+def test_paired_effect_of_0_1_scores_uses_the_paired_proportion_interval():
     treated = {k: 1.0 for k in range(5)}
     control = {k: 1.0 for k in range(5)}
     effect = paired_effect(treated, control)
