@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import signal
 from pathlib import Path
 
 from clinic_env import agents as _agents  # noqa: F401 - registers the built-in agents
@@ -93,6 +94,9 @@ def play(args: argparse.Namespace) -> int:
         print(notes_for_patient(session), "\n")
         doctor = create_doctor(roles.doctor, session, context)
     stopped = False
+    # A person at the keyboard must be able to stop with Ctrl-C even when this process was
+    # started with SIGINT ignored (a shell's background job, nohup), which it would inherit.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         transcript = asyncio.run(run_consultation(session, doctor))
     except KeyboardInterrupt:
