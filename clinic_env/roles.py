@@ -1,8 +1,10 @@
 """Turning role specs into agents: a registered name (offline, systematic, ...) or a model.
 
-A role is given as a registered agent name, as a litellm model id such as
+A role is given as a registered agent name, as a registered agent with factory parameters
+(``{"agent": "systematic", "max_tests": 3}`` from YAML), as a litellm model id such as
 ``"openai/gpt-4o-mini"``, or as a :class:`~clinic_env.llm.config.ModelConfig` (or the
-equivalent dict from YAML). Each role is chosen independently of the others.
+equivalent dict from YAML, which has a ``model`` key instead of ``agent``). Each role is
+chosen independently of the others.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from clinic_env.agents.base import (
     DOCTORS,
     MEASUREMENTS,
     PATIENTS,
-    PRIVILEGED_DOCTORS,
     DoctorAgent,
     MeasurementAgent,
     PatientAgent,
@@ -32,7 +33,7 @@ from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.llm.config import ModelConfig, as_model_config
 from clinic_env.options import RoleSpec, SessionOptions
 from clinic_env.protocol.texts import protocol_texts
-from clinic_env.registry import Registry
+from clinic_env.registry import Entry, Registry
 from clinic_env.schema.case import Case
 from clinic_env.schema.persona import Persona
 from clinic_env.seeding import agent_rng
@@ -52,26 +53,64 @@ class AgentFactory:
     make: Callable[..., Any]
 
 
+AGENT_KEY = "agent"
+"""The key of a role given as a registered agent with factory parameters; a model config's
+dict has ``model`` instead, and one with both is refused, so the two are never confused."""
+
+
 def role_label(spec: RoleSpec | AgentFactory) -> str:
-    """How a role is named in transcripts: the agent name or the model id."""
+    """How a role is named in transcripts: the agent name (with its factory parameters,
+    ``systematic(max_tests=3)``) or the model id."""
     if isinstance(spec, AgentFactory):
         return spec.label
     if isinstance(spec, str):
         return spec
-    return as_model_config(dict(spec) if isinstance(spec, Mapping) else spec).model
+    if isinstance(spec, Mapping) and AGENT_KEY in spec:
+        params = ",".join(f"{k}={v}" for k, v in sorted(spec.items()) if k != AGENT_KEY)
+        return f"{spec[AGENT_KEY]}({params})" if params else str(spec[AGENT_KEY])
+    return _as_config(spec).model
 
 
-def model_config_of(spec: RoleSpec, registry: Registry[Any]) -> ModelConfig | None:
-    """The model config a spec asks for, or None when it names a registered agent."""
+def registered_agent(
+    spec: RoleSpec, registry: Registry[Any, Any]
+) -> tuple[Entry[Any, Any], dict[str, Any]] | None:
+    """The registration a spec names, with its checked factory parameters; None for a model.
+
+    Raises:
+        UnknownNameError: a name that is neither registered nor a model id.
+        ConfigError: one line naming a parameter the factory does not take, lacks or refuses.
+    """
     if isinstance(spec, str):
         if spec in registry:
-            return None
+            entry = registry.entry(spec)
+            return entry, entry.bind({})
         if "/" not in spec:
             raise UnknownNameError(
                 f"unknown {registry.kind} {spec!r} (known: {', '.join(registry.names())}; "
                 "or give a model id such as 'openai/gpt-4o-mini')"
             )
-    return as_model_config(dict(spec) if isinstance(spec, Mapping) else spec)
+        return None
+    if not isinstance(spec, Mapping) or AGENT_KEY not in spec:
+        return None
+    name = spec[AGENT_KEY]
+    if not isinstance(name, str):
+        raise ConfigError(f"{registry.kind}: {AGENT_KEY!r} must be a registered name, not {name!r}")
+    params = {str(key): value for key, value in spec.items() if key != AGENT_KEY}
+    if "model" in params:
+        raise ConfigError(
+            f"{registry.kind} {name!r}: give {AGENT_KEY!r} (a registered agent) or 'model' "
+            "(a model config), not both"
+        )
+    entry = registry.entry(name)
+    return entry, entry.bind(params)
+
+
+def model_config_of(spec: RoleSpec, registry: Registry[Any, Any]) -> ModelConfig | None:
+    """The model config a spec asks for, or None when it names a registered agent (whose
+    factory parameters are checked here, so a bad one fails when a face is built)."""
+    if registered_agent(spec, registry) is not None:
+        return None
+    return _as_config(spec)
 
 
 @dataclass
@@ -101,11 +140,12 @@ class RoleContext:
         rng = agent_rng(self.seed, self.case.id, "patient")
         if isinstance(spec, AgentFactory):
             return _with_biases(spec.make(view, persona, rng), spec.label, biases)
-        config = model_config_of(spec, PATIENTS)
-        if config is None:
-            agent = PATIENTS.get(str(spec))(view, persona, rng)
-            return _with_biases(agent, str(spec), biases)
+        found = registered_agent(spec, PATIENTS)
+        if found is not None:
+            entry, params = found
+            return _with_biases(entry.factory(view, persona, rng, **params), entry.name, biases)
         texts = [use.text for use in biases]
+        config = _as_config(spec)
         return LLMPatient(self.model("patient", config), view, persona, texts)
 
     def measurement(
@@ -116,10 +156,12 @@ class RoleContext:
         rng = agent_rng(self.seed, self.case.id, "measurement")
         if isinstance(spec, AgentFactory):
             return spec.make(view, rng)  # type: ignore[no-any-return]
-        config = model_config_of(spec, MEASUREMENTS)
         unrecorded = options.unrecorded_tests
-        if config is None:
-            return MEASUREMENTS.get(str(spec))(view, rng, unrecorded=unrecorded)
+        found = registered_agent(spec, MEASUREMENTS)
+        if found is not None:
+            entry, params = found
+            return entry.factory(view, rng, unrecorded=unrecorded, **params)
+        config = _as_config(spec)
         model = self.model("measurement", config)
         return LLMMeasurement(model, view, options.synthesise_results, unrecorded=unrecorded)
 
@@ -135,27 +177,31 @@ class RoleContext:
         placed in the case are in its opening already); a scripted doctor that cannot act
         out an instruction-placed bias is an error, never a silently unbiased run."""
         instructed = [use for use in biases if use.bias.placement == "instructions"]
-        config = model_config_of(spec, DOCTORS)
-        if config is None:
-            name = str(spec)
-            case = self.case if name in PRIVILEGED_DOCTORS else None
+        found = registered_agent(spec, DOCTORS)
+        if found is not None:
+            entry, params = found
+            case = self.case if entry.meta.privileged else None
             rng = agent_rng(self.seed, self.case.id, "doctor")
-            agent = DOCTORS.get(name)(self.views.doctor_view(show_options), rng, case)
+            view = self.views.doctor_view(show_options)
+            agent = entry.factory(view, rng, case, **params)
             if isinstance(agent, TakesBiases):
                 if biases:
                     agent.take_biases(biases)
             elif instructed:
-                raise ConfigError(f"doctor agent {spec!r} cannot take biases")
+                raise ConfigError(f"doctor agent {entry.name!r} cannot take biases")
             return agent
         texts = [use.text for use in instructed]
+        config = _as_config(spec)
         return LLMDoctor(self.model("doctor", config), max_turns, texts)
 
     def judge(self, spec: RoleSpec | None) -> LLMJudge | None:
         if spec is None:
             return None
-        return LLMJudge(
-            self.model("judge", as_model_config(dict(spec) if isinstance(spec, Mapping) else spec))
-        )
+        return LLMJudge(self.model("judge", _as_config(spec)))
+
+
+def _as_config(spec: RoleSpec) -> ModelConfig:
+    return as_model_config(dict(spec) if isinstance(spec, Mapping) else spec)
 
 
 def _with_biases(agent: PatientAgent, name: str, biases: Sequence[BiasUse]) -> PatientAgent:

@@ -1,7 +1,9 @@
 """Patient, measurement and doctor agents, registered by name.
 
 Importing this package registers the built-in offline agents: ``offline`` patient and
-measurement, and the ``systematic``, ``random`` and ``oracle`` doctors.
+measurement, and the ``systematic``, ``random``, ``planted`` and ``oracle`` doctors. Each
+registry lists its agents with their metadata and summary (``DOCTORS.entries()``); agents of
+other packages are found through the ``clinic_env.agents`` entry-point group.
 """
 
 from clinic_env.agents import doctors, offline_measurement, offline_patient
@@ -9,7 +11,9 @@ from clinic_env.agents.base import (
     DOCTORS,
     MEASUREMENTS,
     PATIENTS,
+    AgentInfo,
     DoctorAgent,
+    DoctorInfo,
     DoctorObservation,
     MeasurementAgent,
     MeasurementResult,
@@ -22,7 +26,9 @@ __all__ = [
     "DOCTORS",
     "MEASUREMENTS",
     "PATIENTS",
+    "AgentInfo",
     "DoctorAgent",
+    "DoctorInfo",
     "DoctorObservation",
     "MeasurementAgent",
     "MeasurementResult",

@@ -346,8 +346,9 @@ def unrecorded_test(entry: str, policy: Unrecorded) -> MeasurementResult:
     )
 
 
-@MEASUREMENTS.register("offline")
+@MEASUREMENTS.register("offline", offline=True)
 def make_offline_measurement(
     view: MeasurementView, rng: random.Random, *, unrecorded: Unrecorded = "unavailable"
 ) -> OfflineMeasurement:
+    """Looks exams and tests up in the case's record and the catalogues; no model."""
     return OfflineMeasurement(view, rng, unrecorded=unrecorded)

@@ -272,6 +272,7 @@ class OfflinePatient:
         return " ".join(parts)
 
 
-@PATIENTS.register("offline")
+@PATIENTS.register("offline", offline=True)
 def make_offline_patient(view: PatientView, persona: Persona, rng: random.Random) -> OfflinePatient:
+    """Answers from the case's facts by rules, in the persona's manner; no model."""
     return OfflinePatient(view, persona, rng)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from clinic_env import agents as _agents  # noqa: F401 - registers the built-in agents
-from clinic_env.agents.base import DOCTORS, PRIVILEGED_DOCTORS
+from clinic_env.agents.base import DOCTORS
 from clinic_env.cli.options import RoleChoice, add_role_options, make_client, resolve_roles
 from clinic_env.errors import ConfigError
 from clinic_env.roles import RoleSpec, role_label
@@ -52,7 +52,7 @@ def offered(roles: RoleChoice) -> dict[str, dict[str, RoleSpec]]:
     scripted = [
         name
         for name in DOCTORS.names()
-        if name not in PRIVILEGED_DOCTORS and name not in SCRIPTED_DOCTORS_NOT_OFFERED
+        if not DOCTORS.entry(name).meta.privileged and name not in SCRIPTED_DOCTORS_NOT_OFFERED
     ]
     choices: dict[str, dict[str, RoleSpec]] = {
         "patient": {"offline": "offline"},

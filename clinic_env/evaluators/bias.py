@@ -9,6 +9,7 @@ same target, it is the bias's effect (see :func:`clinic_env.evaluators.stats.pai
 from __future__ import annotations
 
 from clinic_env.agents.biasing import BIAS_TARGET_STREAM, bias_target
+from clinic_env.agents.model_role import ModelRole
 from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
 from clinic_env.evaluators.scoring import option_texts, rank_of
 from clinic_env.schema.transcript import ScoreComponent
@@ -41,4 +42,7 @@ class BiasTargetEvaluator:
         ]
 
 
-EVALUATORS.register("bias")(lambda judge: BiasTargetEvaluator())
+@EVALUATORS.register("bias", offline=True)
+def make_bias(judge: ModelRole | None) -> BiasTargetEvaluator:
+    """Whether the doctor settled on the bias's target (a control run on the would-be one)."""
+    return BiasTargetEvaluator()

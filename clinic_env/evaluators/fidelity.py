@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from clinic_env.agents.model_role import ModelRole
 from clinic_env.agents.offline_patient import speaker_label
 from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
 from clinic_env.language.facts import build_index, facts_told
@@ -158,4 +159,7 @@ class FidelityEvaluator:
         ]
 
 
-EVALUATORS.register("fidelity")(lambda judge: FidelityEvaluator())
+@EVALUATORS.register("fidelity", offline=True)
+def make_fidelity(judge: ModelRole | None) -> FidelityEvaluator:
+    """Simulator faults and manipulation attempts found, and whether the episode is valid."""
+    return FidelityEvaluator()

@@ -18,7 +18,7 @@ from typing import get_args
 from clinic_env.agents.model_role import ModelRole
 from clinic_env.errors import AgentError
 from clinic_env.evaluators.llm_judge import read_json_object
-from clinic_env.evaluators.registry import EVALUATORS, NEEDS_JUDGE, EvaluationContext
+from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
 from clinic_env.language.lexicon import lexicon
 from clinic_env.language.rules import inquiry_rules, phrase_set, says_any
 from clinic_env.llm.prompts import render_prompt
@@ -212,13 +212,14 @@ class LLMInquiryEvaluator:
         ]
 
 
-EVALUATORS.register("inquiry")(lambda judge: InquiryEvaluator())
+@EVALUATORS.register("inquiry", offline=True)
+def make_inquiry(judge: ModelRole | None) -> InquiryEvaluator:
+    """Questions of each inquiry type the doctor asked (by rules), and the types it used."""
+    return InquiryEvaluator()
 
 
-@EVALUATORS.register("inquiry_llm")
-def _make_llm_inquiry(judge: ModelRole | None) -> LLMInquiryEvaluator:
-    assert judge is not None  # create_evaluators checks NEEDS_JUDGE first
+@EVALUATORS.register("inquiry_llm", needs_judge=True)
+def make_llm_inquiry(judge: ModelRole | None) -> LLMInquiryEvaluator:
+    """A judge model labels every question; its agreement with the rules is reported."""
+    assert judge is not None  # create_evaluators checks needs_judge first
     return LLMInquiryEvaluator(judge)
-
-
-NEEDS_JUDGE.add("inquiry_llm")

@@ -18,7 +18,7 @@ from typing import Any
 
 from clinic_env.agents.model_role import ModelRole
 from clinic_env.errors import AgentError
-from clinic_env.evaluators.registry import EVALUATORS, NEEDS_JUDGE, EvaluationContext
+from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
 from clinic_env.language.matcher import DiagnosisMatcher, Verdict
 from clinic_env.llm.prompts import render_prompt
 from clinic_env.schema.transcript import ScoreComponent
@@ -129,10 +129,8 @@ class LLMJudgeEvaluator:
         ]
 
 
-@EVALUATORS.register("llm_judge")
-def _make_llm_judge(judge: ModelRole | None) -> LLMJudgeEvaluator:
-    assert judge is not None  # create_evaluators checks NEEDS_JUDGE first
+@EVALUATORS.register("llm_judge", needs_judge=True)
+def make_llm_judge(judge: ModelRole | None) -> LLMJudgeEvaluator:
+    """Top-1 and top-3 by the hybrid judge: the matcher, then a model when it is unsure."""
+    assert judge is not None  # create_evaluators checks needs_judge first
     return LLMJudgeEvaluator(LLMJudge(judge))
-
-
-NEEDS_JUDGE.add("llm_judge")

@@ -14,6 +14,7 @@ import functools
 from pydantic import Field, model_validator
 
 from clinic_env.agents.llm_patient import LLMPatient
+from clinic_env.agents.model_role import ModelRole
 from clinic_env.content import content_path, load_yaml_model
 from clinic_env.errors import AgentError
 from clinic_env.evaluators.llm_judge import read_json_object
@@ -102,4 +103,7 @@ class QuestionnaireEvaluator:
         ]
 
 
-EVALUATORS.register("questionnaire")(lambda judge: QuestionnaireEvaluator())
+@EVALUATORS.register("questionnaire")
+def make_questionnaire(judge: ModelRole | None) -> QuestionnaireEvaluator:
+    """A model-played patient's questionnaire on the doctor (nothing for an offline one)."""
+    return QuestionnaireEvaluator()

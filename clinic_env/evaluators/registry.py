@@ -2,8 +2,10 @@
 
 An evaluator is any object with a ``name``, the score names it ``produces`` and one async
 method, ``evaluate(context)``, returning score components. Each is registered with
-``@EVALUATORS.register("name")`` on a factory taking the judge model (``None`` when the run
-has none), so configs refer to evaluators by name. :func:`evaluate` runs a list of them and
+``@EVALUATORS.register("name", offline=True)`` on a factory taking the judge model (``None``
+when the run has none), so configs refer to evaluators by name; one that cannot run without a
+judge says ``needs_judge=True``. Third-party evaluators register the same way, through the
+``clinic_env.evaluators`` entry-point group. :func:`evaluate` runs a list of them and
 turns any failure into components with a ``None`` value and the error, never a silent zero.
 An evaluator that does not apply to a consultation (MCQ accuracy without options, a
 questionnaire for an offline patient) returns nothing.
@@ -41,8 +43,9 @@ class Evaluator(Protocol):
     """Scores a finished consultation (see the module docstring).
 
     Example:
-        >>> @EVALUATORS.register("turn_count")
-        ... def make(judge):
+        >>> @EVALUATORS.register("turn_count", offline=True)
+        ... def make(judge: ModelRole | None) -> TurnCount:
+        ...     '''How many turns the doctor took.'''
         ...     return TurnCount()  # name = "turn_count", produces = ("turns",)
     """
 
@@ -70,9 +73,24 @@ class Evaluator(Protocol):
 
 
 EvaluatorFactory = Callable[[ModelRole | None], Evaluator]
-EVALUATORS: Registry[EvaluatorFactory] = Registry("evaluator")
-NEEDS_JUDGE: set[str] = set()
-"""Evaluators that cannot run without a judge model."""
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluatorInfo:
+    """What an evaluator's registration says about it."""
+
+    needs_judge: bool = False
+    """It cannot run without a judge model: naming it without one is a config error."""
+    offline: bool = False
+    """It reads the record only (no model, no agent asked), alike on every run."""
+
+
+EVALUATOR_GROUP = "clinic_env.evaluators"
+"""The entry-point group third-party evaluators register in."""
+
+EVALUATORS: Registry[EvaluatorFactory, EvaluatorInfo] = Registry(
+    "evaluator", EvaluatorInfo, group=EVALUATOR_GROUP, passes=("judge",)
+)
 
 
 def failed(names: Sequence[str], evaluator: str, exc: BaseException) -> list[ScoreComponent]:

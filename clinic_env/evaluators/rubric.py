@@ -18,7 +18,7 @@ from clinic_env.errors import AgentError, ContentError
 from clinic_env.evaluators.fidelity import manipulates
 from clinic_env.evaluators.inquiry import inquiry_labels, is_question_to_patient
 from clinic_env.evaluators.llm_judge import read_json_object
-from clinic_env.evaluators.registry import EVALUATORS, NEEDS_JUDGE, EvaluationContext
+from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
 from clinic_env.evaluators.scoring import must_not_miss_listed, ordered_tests
 from clinic_env.language.lexicon import lexicon
 from clinic_env.language.rules import phrase_set, phrase_sets, says_any
@@ -268,13 +268,14 @@ class LLMRubricEvaluator:
         return components
 
 
-EVALUATORS.register("rubric")(lambda judge: RubricEvaluator())
+@EVALUATORS.register("rubric", offline=True)
+def make_rubric(judge: ModelRole | None) -> RubricEvaluator:
+    """Every rubric scored by rules, on the criteria that have a check."""
+    return RubricEvaluator()
 
 
-@EVALUATORS.register("rubric_llm")
-def _make_llm_rubric(judge: ModelRole | None) -> LLMRubricEvaluator:
-    assert judge is not None  # create_evaluators checks NEEDS_JUDGE first
+@EVALUATORS.register("rubric_llm", needs_judge=True)
+def make_llm_rubric(judge: ModelRole | None) -> LLMRubricEvaluator:
+    """A judge model scores every criterion of every rubric."""
+    assert judge is not None  # create_evaluators checks needs_judge first
     return LLMRubricEvaluator(judge)
-
-
-NEEDS_JUDGE.add("rubric_llm")

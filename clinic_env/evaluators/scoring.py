@@ -10,6 +10,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from clinic_env.agents.model_role import ModelRole
 from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, failed
 from clinic_env.language.matcher import DiagnosisMatcher
 from clinic_env.language.text import fold
@@ -255,7 +256,25 @@ class TestsEvaluator:
         ]
 
 
-EVALUATORS.register("diagnosis")(lambda judge: DiagnosisEvaluator())
-EVALUATORS.register("mcq")(lambda judge: MCQEvaluator())
-EVALUATORS.register("coverage")(lambda judge: CoverageEvaluator())
-EVALUATORS.register("tests")(lambda judge: TestsEvaluator())
+@EVALUATORS.register("diagnosis", offline=True)
+def make_diagnosis(judge: ModelRole | None) -> DiagnosisEvaluator:
+    """Top-1 and top-3 accuracy of the differential, by the terminology matcher."""
+    return DiagnosisEvaluator()
+
+
+@EVALUATORS.register("mcq", offline=True)
+def make_mcq(judge: ModelRole | None) -> MCQEvaluator:
+    """Whether the first answer names the right option, when options were shown."""
+    return MCQEvaluator()
+
+
+@EVALUATORS.register("coverage", offline=True)
+def make_coverage(judge: ModelRole | None) -> CoverageEvaluator:
+    """Share of the case's facts the patient told."""
+    return CoverageEvaluator()
+
+
+@EVALUATORS.register("tests", offline=True)
+def make_tests(judge: ModelRole | None) -> TestsEvaluator:
+    """Turns used, tests ordered, their total price and turnaround."""
+    return TestsEvaluator()

@@ -2,7 +2,8 @@
 
 Importing this module registers every built-in evaluator with
 :data:`~clinic_env.evaluators.registry.EVALUATORS`; :func:`create_evaluators` builds them
-by name. Third-party evaluators register the same way and are named alongside these.
+by name. Third-party evaluators register the same way (in their package, found through the
+``clinic_env.evaluators`` entry-point group) and are named alongside these.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from clinic_env.evaluators import (  # noqa: F401 - imported to register their e
     rubric,
     scoring,
 )
-from clinic_env.evaluators.registry import EVALUATORS, NEEDS_JUDGE, Evaluator
+from clinic_env.evaluators.registry import EVALUATORS, Evaluator
 
 OFFLINE_EVALUATORS = (
     "diagnosis",
@@ -32,7 +33,8 @@ OFFLINE_EVALUATORS = (
     "fidelity",
     "bias",
 )
-"""What every consultation is scored with unless told otherwise: rules only, no model."""
+"""What every consultation is scored with unless told otherwise: rules only, no model (each
+is registered ``offline``)."""
 
 
 def default_evaluators(judge: bool) -> tuple[str, ...]:
@@ -41,8 +43,10 @@ def default_evaluators(judge: bool) -> tuple[str, ...]:
 
 
 def create_evaluators(names: Sequence[str], judge: ModelRole | None) -> list[Evaluator]:
-    """Evaluators by name; naming one that needs a judge without a judge is a config error."""
-    missing = [name for name in names if name in NEEDS_JUDGE and judge is None]
+    """Evaluators by name; naming one registered ``needs_judge`` without a judge is a config
+    error."""
+    entries = [EVALUATORS.entry(name) for name in names]
+    missing = [entry.name for entry in entries if entry.meta.needs_judge and judge is None]
     if missing:
         raise ConfigError(f"evaluator(s) {', '.join(missing)} need a judge model (judge=...)")
-    return [EVALUATORS.get(name)(judge) for name in names]
+    return [entry.factory(judge) for entry in entries]

@@ -260,7 +260,8 @@ def test_a_patient_bias_needs_a_patient_that_can_act_it_out(monkeypatch):
     def make(view, persona, rng):
         return type("Plain", (), {"offline": True})()
 
-    monkeypatch.setitem(PATIENTS._factories, "unbiasable", make)
+    monkeypatch.setattr(PATIENTS, "_entries", dict(PATIENTS._entries))
+    PATIENTS.register("unbiasable", offline=True)(make)
     with pytest.raises(ConfigError, match="cannot take biases"):
         create_session(minimal_case(), biases=["self_diagnosis"], patient="unbiasable")
     create_session(minimal_case(), biases=["doctor:confirmation"], patient="unbiasable")

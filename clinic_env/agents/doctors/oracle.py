@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from clinic_env.agents.base import DOCTORS, PRIVILEGED_DOCTORS, DoctorObservation
+from clinic_env.agents.base import DOCTORS, DoctorObservation
 from clinic_env.errors import ConfigError
 from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.case import Case, DoctorView
@@ -33,11 +33,9 @@ class OracleDoctor:
         return self.plan.pop(0)
 
 
-@DOCTORS.register("oracle")
+@DOCTORS.register("oracle", offline=True, privileged=True)
 def make_oracle_doctor(view: DoctorView, rng: random.Random, case: Case | None) -> OracleDoctor:
+    """Reads the whole case and states the true diagnosis: an upper bound for evaluators."""
     if case is None:
         raise ConfigError("the oracle doctor needs the whole case; create it with create_doctor()")
     return OracleDoctor(case)
-
-
-PRIVILEGED_DOCTORS.add("oracle")

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Annotated
+
+from pydantic import Field
 
 from clinic_env.agents.base import DOCTORS
 from clinic_env.agents.biasing import BiasUse
@@ -53,8 +56,13 @@ class PlantedEffectDoctor(SystematicDoctor):
         return Action(kind=ActionKind.DIAGNOSE, differential=differential)
 
 
-@DOCTORS.register("planted")
+@DOCTORS.register("planted", offline=True)
 def make_planted_doctor(
-    view: DoctorView, rng: random.Random, case: Case | None
+    view: DoctorView,
+    rng: random.Random,
+    case: Case | None,
+    *,
+    switch: Annotated[float, Field(ge=0.0, le=1.0)] = PLANTED_SWITCH,
 ) -> PlantedEffectDoctor:
-    return PlantedEffectDoctor(view, rng)
+    """The systematic doctor with a planted bias effect of known size, to test analyses."""
+    return PlantedEffectDoctor(view, rng, switch)

@@ -69,6 +69,7 @@ class RandomDoctor:
         return Action(kind=kind, text=self.rng.choice(pool))
 
 
-@DOCTORS.register("random")
+@DOCTORS.register("random", offline=True)
 def make_random_doctor(view: DoctorView, rng: random.Random, case: Case | None) -> RandomDoctor:
+    """Asks, examines and tests at random, then guesses: the floor to beat."""
     return RandomDoctor(rng)

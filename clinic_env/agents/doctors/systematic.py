@@ -13,6 +13,9 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
 
 from clinic_env.agents.base import DOCTORS, DoctorObservation
 from clinic_env.agents.biasing import BiasUse
@@ -181,8 +184,13 @@ class SystematicDoctor:
         return Action(kind=ActionKind.DIAGNOSE, differential=tuple(names[:DIFFERENTIAL_SIZE]))
 
 
-@DOCTORS.register("systematic")
+@DOCTORS.register("systematic", offline=True)
 def make_systematic_doctor(
-    view: DoctorView, rng: random.Random, case: Case | None
+    view: DoctorView,
+    rng: random.Random,
+    case: Case | None,
+    *,
+    max_tests: Annotated[int, Field(ge=0)] = MAX_TESTS,
 ) -> SystematicDoctor:
-    return SystematicDoctor(view)
+    """Takes a structured history, plans exams and tests from its own ranked differential."""
+    return SystematicDoctor(view, max_tests)
