@@ -4,8 +4,9 @@ Run: ``python benchmarks/ray_scaling.py [--seeds 1] [--workers 1 2]``. The grid 
 bundled starter experiment (every bundled case x four personas x the systematic and random
 doctors, offline agents throughout: CPU-bound work, which is what more processes help
 with). A local Ray instance is started once, before the clock; each Ray run's time includes
-starting its worker processes, as a real run's does. Prints consultations/s for each run and
-each Ray run's ratio to the 1-worker run, and checks every run kept one record per cell.
+starting its worker processes, as a real run's does. Prints consultations/s for each run,
+how many consultations each Ray worker took from the shared queue, and each Ray run's ratio
+to the 1-worker run, and checks every run kept one record per cell.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def timed(experiment: Experiment, runner: Runner, folder: Path) -> float:
     outcome = run_experiment(experiment, folder, runner=runner, progress=False)
     elapsed = time.perf_counter() - started
     counts = Counter(record.cell.id for record in read_records(folder / RESULTS))
-    if sorted(counts) != sorted(job.id for job in experiment.jobs()) or max(counts.values()) > 1:
+    if sorted(counts) != sorted(experiment.jobs().ids()) or max(counts.values()) > 1:
         raise SystemExit(f"{folder}: not exactly one record per cell")
     return outcome.ran / elapsed
 
@@ -50,8 +51,10 @@ def main() -> None:
         rates = {}
         for workers in args.workers:
             folder = Path(scratch) / f"ray-{workers}"
-            rates[workers] = timed(experiment, RayRunner(workers=workers), folder)
-            print(f"Ray, {workers} worker(s): {rates[workers]:,.1f} consultations/s")
+            runner = RayRunner(workers=workers)
+            rates[workers] = timed(experiment, runner, folder)
+            played = ", ".join(map(str, runner.played))
+            print(f"Ray, {workers} worker(s): {rates[workers]:,.1f} consultations/s ({played})")
     if 1 in rates:
         for workers, rate in rates.items():
             if workers != 1:

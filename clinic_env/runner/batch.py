@@ -8,7 +8,8 @@ session options, the model client) and runs cells with a concurrency limit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import asyncio
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,13 +42,34 @@ class Cell(Frozen):
 
     @property
     def id(self) -> str:
-        biases = "+".join(self.biases) or "none"
-        where = f"{self.dataset}/{self.case_id}/{self.persona}/{biases}/{self.doctor}"
-        return f"{where}/{self.seed}.{self.repeat}"
+        return cell_id(
+            dataset=self.dataset,
+            case_id=self.case_id,
+            persona=self.persona,
+            biases=self.biases,
+            doctor=self.doctor,
+            seed=self.seed,
+            repeat=self.repeat,
+        )
 
     @property
     def session_seed(self) -> int:
         return self.seed + REPEAT_STRIDE * self.repeat
+
+
+def cell_id(
+    *,
+    dataset: str,
+    case_id: str,
+    persona: str,
+    biases: tuple[str, ...],
+    doctor: str,
+    seed: int,
+    repeat: int,
+) -> str:
+    """A cell's id from its fields, without building the cell (a large grid names all of
+    its cells this way)."""
+    return f"{dataset}/{case_id}/{persona}/{'+'.join(biases) or 'none'}/{doctor}/{seed}.{repeat}"
 
 
 def failure_transcript(cell: Cell, error: str) -> Transcript:
@@ -67,9 +89,10 @@ def failure_transcript(cell: Cell, error: str) -> Transcript:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Job:
-    """A cell and the case it plays."""
+    """A cell and the case it plays (weakly referable, so that a lazy grid can hand out the
+    job being played again rather than a copy of it)."""
 
     cell: Cell
     case: Case
@@ -150,14 +173,37 @@ class Batch:
         """
 
         async def play(job: Job) -> Transcript:
-            try:
-                transcript = await self.run_one(job)
-            except UserError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - recorded on the cell, never lost
-                transcript = failure_transcript(job.cell, f"{type(exc).__name__}: {exc}")
+            transcript = await self._transcript(job)
             if on_done is not None:
                 on_done(job, transcript)
             return transcript
 
         return await gather_limited(jobs, play, limit=concurrency)
+
+    async def play(
+        self,
+        jobs: Iterable[Job],
+        *,
+        concurrency: int = 64,
+        on_done: Callable[[Job, Transcript], None],
+    ) -> None:
+        """Like :meth:`run`, keeping no transcript: each goes to ``on_done`` alone, so a run
+        of any length holds only the consultations in flight. ``jobs`` is pulled one job at
+        a time, so it may be a lazy grid or a generator."""
+
+        async def play(job: Job) -> None:
+            on_done(job, await self._transcript(job))
+            # An offline consultation never waits, so without this the batch would hold the
+            # loop until every job was played, and a Ray worker's stream would send nothing.
+            await asyncio.sleep(0)
+
+        await gather_limited(jobs, play, limit=concurrency)
+
+    async def _transcript(self, job: Job) -> Transcript:
+        """The job's transcript, or its cell's failure when one could not be made."""
+        try:
+            return await self.run_one(job)
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - recorded on the cell, never lost
+            return failure_transcript(job.cell, f"{type(exc).__name__}: {exc}")

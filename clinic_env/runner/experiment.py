@@ -30,7 +30,7 @@ from clinic_env.llm.preflight import check_model, needs_servers
 from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS
 from clinic_env.registry import Registry
 from clinic_env.roles import model_config_of
-from clinic_env.runner.batch import Cell, Job
+from clinic_env.runner.grid import Grid
 from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import Case
 
@@ -158,7 +158,7 @@ class Experiment(Frozen):
         for bias_set in self.bias_sets:
             for bias in bias_set:
                 load_bias(bias)
-        roles: list[tuple[str, RoleValue, Registry[Any]]] = [
+        roles: list[tuple[str, RoleValue, Registry[Any, Any]]] = [
             ("patient", self.roles.patient, PATIENTS)
         ]
         roles.append(("measurement", self.roles.measurement, MEASUREMENTS))
@@ -173,33 +173,29 @@ class Experiment(Frozen):
         for name in self.evaluators or ():
             EVALUATORS.get(name)
 
-    def jobs(self) -> list[Job]:
-        """The grid: dataset, case, persona, bias set, doctor, seed, repeat, in that order."""
-        persona_ids = list(personas()) if self.personas == ("all",) else list(self.personas)
-        jobs: list[Job] = []
-        for entry in self.datasets:
-            for case in entry.cases.apply(load_cases(entry.name), entry.name):
-                for persona in persona_ids:
-                    for biases in self.bias_sets:
-                        for doctor in self.roles.doctors:
-                            for seed in self.seeds:
-                                for repeat in range(self.repeats):
-                                    cell = Cell(
-                                        dataset=entry.name,
-                                        case_id=case.id,
-                                        persona=persona,
-                                        biases=tuple(biases),
-                                        doctor=doctor,
-                                        seed=seed,
-                                        repeat=repeat,
-                                    )
-                                    jobs.append(Job(cell, case))
-        ids = [job.id for job in jobs]
-        if len(set(ids)) != len(ids):
-            raise ConfigError(
-                "the grid names the same consultation twice; remove duplicate entries"
-            )
-        return jobs
+    def jobs(self) -> Grid:
+        """The grid: dataset, case, persona, bias set, doctor, seed, repeat, in that order.
+
+        It is lazy (see :class:`~clinic_env.runner.grid.Grid`): its size, any job and every
+        cell id come without building the others, so a grid of any size costs its cases.
+
+        Raises:
+            ConfigError: the grid would name a consultation twice (a value listed twice).
+        """
+        persona_ids = list(personas()) if self.personas == ("all",) else self.personas
+        cases = tuple(
+            (entry.name, case)
+            for entry in self.datasets
+            for case in entry.cases.apply(load_cases(entry.name), entry.name)
+        )
+        return Grid(
+            cases,
+            tuple(persona_ids),
+            tuple(tuple(biases) for biases in self.bias_sets),
+            tuple(self.roles.doctors),
+            self.seeds,
+            self.repeats,
+        )
 
 
 def hashed_view(dump: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,15 @@
-"""The Ray runner: a run's pending cells split across worker processes, one store.
+"""The Ray runner: worker processes pull a run's pending cells from one queue, one store.
 
 Each worker is a Ray actor that rebuilds the experiment's batch with a model client of its
 own (a client's sqlite connection and asyncio semaphores cannot travel; its cache file can be
 shared, since sqlite in WAL mode is safe with many writers) and runs the same asyncio
-:meth:`Batch.run` on its shard. Transcripts stream back to the driver as consultations end
-(a Ray streaming generator), and the driver appends each to the run's one store, so a killed
-run loses only the consultations in flight, as with the asyncio runner.
+:meth:`Batch.play`, its jobs pulled from a shared queue: a :class:`JobQueue` actor hands out
+the next few positions of the pending jobs to whichever worker asks, so a slow worker (a
+loaded node, long consultations) takes fewer jobs instead of holding the others' share. The
+pending jobs travel once, as a lazy grid and its positions (a few MB for 200,000 cells), and
+each worker builds a job when it takes it. Transcripts stream back to the driver as
+consultations end (a Ray streaming generator), and the driver appends each to the run's one
+store, so a killed run loses only the consultations in flight, as with the asyncio runner.
 
 A local instance (started when no address is given) listens on loopback only, and its
 processes are ended if the driver dies (see :func:`init_ray`). The experiment's
@@ -90,6 +94,7 @@ for sig in (signal.SIGTERM, signal.SIGKILL):
 """The watcher of :func:`reaped_if_orphaned`: standard library only, so it starts at once."""
 Finished = list[tuple[int, Transcript]]
 """What a worker sends back at a time: the transcripts that ended together, by job index."""
+_QUIET_BLOCKING_GET = "RAY_WARN_BLOCKING_GET_INSIDE_ASYNC"
 
 
 def import_ray() -> ModuleType:
@@ -206,34 +211,84 @@ class ClientSettings:
         return ModelClient(ReplyCache(self.cache_path, self.cache_mode))
 
 
-class ShardWorker:
-    """One worker process: plays its shard with the asyncio batch, yielding as cells end."""
+class JobQueue:
+    """The run's one queue: indices of the pending jobs, handed out in order to whichever
+    worker asks (a Ray actor; it runs one call at a time, so no index is handed out twice)."""
+
+    def __init__(self, total: int) -> None:
+        self.next, self.total = 0, total
+
+    def take(self, count: int) -> tuple[int, int]:
+        """The next ``count`` indices at most, as ``(start, stop)``; empty once all are out."""
+        start = self.next
+        self.next = min(self.total, start + count)
+        return start, self.next
+
+
+class QueueWorker:
+    """One worker process: plays jobs taken from the queue with the asyncio batch, yielding
+    their transcripts as they end."""
+
+    def __init__(self) -> None:
+        # Taking the next jobs waits on the queue inside the worker's event loop (see
+        # ``_taken``); Ray would warn about that blocking call once per worker.
+        os.environ[_QUIET_BLOCKING_GET] = "0"
 
     async def run(
-        self, experiment: Experiment, shard: Sequence[tuple[int, Job]], client: ClientSettings
+        self, experiment: Experiment, jobs: Sequence[Job], queue: Any, client: ClientSettings
     ) -> AsyncIterator[Finished]:
         batch = make_batch(experiment, client.build())
-        index = {job.id: i for i, job in shard}
+        index: dict[str, int] = {}  # the jobs in flight -> their index in ``jobs``
         ended: asyncio.Queue[tuple[int, Transcript] | None] = asyncio.Queue()
 
         def on_done(job: Job, transcript: Transcript) -> None:
-            ended.put_nowait((index[job.id], transcript))
+            ended.put_nowait((index.pop(job.id), transcript))
 
-        jobs = [job for _, job in shard]
+        def taken() -> Iterator[Job]:
+            for number in _taken(queue, _take_size(experiment.concurrency)):
+                job = jobs[number]
+                index[job.id] = number
+                yield job
+
         run = asyncio.create_task(
-            batch.run(jobs, concurrency=experiment.concurrency, on_done=on_done)
+            batch.play(taken(), concurrency=experiment.concurrency, on_done=on_done)
         )
         run.add_done_callback(lambda _: ended.put_nowait(None))
-        while True:
-            items = [await ended.get()]
-            while not ended.empty():  # whatever ended meanwhile travels in the same message
-                items.append(ended.get_nowait())
-            finished = [item for item in items if item is not None]
-            if finished:
-                yield finished
-            if len(finished) < len(items):
-                break
-        await run  # the batch's own error, if it had one
+        try:
+            while True:
+                items = [await ended.get()]
+                while not ended.empty():  # whatever ended meanwhile travels in one message
+                    items.append(ended.get_nowait())
+                finished = [item for item in items if item is not None]
+                if finished:
+                    yield finished
+                if len(finished) < len(items):
+                    break
+            await run  # the batch's own error, if it had one
+        finally:
+            run.cancel()  # a stream that stopped early takes no more jobs from the queue
+
+
+def _take_size(concurrency: int) -> int:
+    """How many jobs a worker takes at once: a quarter of what it plays at once, so it asks
+    the queue about once per quarter of its slots freed, and holds few jobs not yet begun
+    (at most two takes) when the queue runs dry."""
+    return max(1, concurrency // 4)
+
+
+def _taken(queue: Any, size: int) -> Iterator[int]:
+    """Job indices taken from ``queue`` ``size`` at a time, the next take asked for as soon
+    as the one before arrives. The batch pulls jobs with plain iteration, so waiting for a
+    take blocks the worker's event loop; it is there already unless consultations end faster
+    than one round trip to the queue (a millisecond on one machine)."""
+    ray = import_ray()
+    ahead = queue.take.remote(size)
+    while True:
+        start, stop = ray.get(ahead)
+        if start == stop:
+            return
+        ahead = queue.take.remote(size)
+        yield from range(start, stop)
 
 
 class RayRunner:
@@ -249,6 +304,9 @@ class RayRunner:
             raise ConfigError(f"the Ray runner needs at least one worker, not {workers}")
         import_ray()  # fail before the run starts, not after the grid is planned
         self.address, self.workers = address, workers
+        self.played: tuple[int, ...] = ()
+        """How many consultations each worker played in the last run (a slow worker plays
+        fewer), in the order the workers were started."""
 
     def __call__(
         self,
@@ -257,6 +315,7 @@ class RayRunner:
         client: ModelClient | None,
         on_done: Callable[[Job, Transcript], None],
     ) -> None:
+        self.played = ()
         if not jobs:
             return
         ray = import_ray()
@@ -264,15 +323,18 @@ class RayRunner:
         started = init_ray(self.address, num_cpus=max(self.workers, os.cpu_count() or 1))
         actors: list[Any] = []
         try:
-            worker = ray.remote(num_cpus=1)(ShardWorker)
-            numbered = list(enumerate(jobs))
-            shards = [numbered[i :: self.workers] for i in range(min(self.workers, len(jobs)))]
-            actors = [worker.remote() for _ in shards]
-            streams = [
-                actor.run.remote(experiment, shard, settings)
-                for actor, shard in zip(actors, shards, strict=True)
-            ]
-            asyncio.run(_collect(streams, jobs, on_done))
+            queue = ray.remote(num_cpus=0)(JobQueue).remote(len(jobs))
+            actors.append(queue)
+            worker = ray.remote(num_cpus=1)(QueueWorker)
+            workers = [worker.remote() for _ in range(min(self.workers, len(jobs)))]
+            actors += workers
+            shared = ray.put(jobs)  # a lazy grid travels as its cases and positions
+            streams = [actor.run.remote(experiment, shared, queue, settings) for actor in workers]
+            played = [0] * len(streams)
+            try:
+                asyncio.run(_collect(streams, jobs, on_done, played))
+            finally:
+                self.played = tuple(played)
         finally:
             for actor in actors:
                 ray.kill(actor)
@@ -281,16 +343,23 @@ class RayRunner:
 
 
 async def _collect(
-    streams: Sequence[Any], jobs: Sequence[Job], on_done: Callable[[Job, Transcript], None]
+    streams: Sequence[Any],
+    jobs: Sequence[Job],
+    on_done: Callable[[Job, Transcript], None],
+    played: list[int],
 ) -> None:
-    """Hand each transcript to ``on_done`` as it arrives; a failed worker stops only itself."""
+    """Hand each transcript to ``on_done`` as it arrives, counting them per worker in
+    ``played``; a failed worker stops only itself (the others go on taking jobs), and what
+    it had taken and not finished is left for the next run to resume."""
 
-    async def drain(stream: Any) -> None:
+    async def drain(number: int, stream: Any) -> None:
         async for reference in stream:
             for index, transcript in await reference:
                 on_done(jobs[index], transcript)
+                played[number] += 1
 
-    outcomes = await asyncio.gather(*(drain(stream) for stream in streams), return_exceptions=True)
+    drains = (drain(number, stream) for number, stream in enumerate(streams))
+    outcomes = await asyncio.gather(*drains, return_exceptions=True)
     errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     if errors:
         raise RunError(

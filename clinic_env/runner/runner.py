@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from array import array
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from clinic_env.runner.experiment import (
     Experiment,
     config_changes,
 )
+from clinic_env.runner.grid import Grid, PendingJobs
 from clinic_env.runner.store import (
     MANIFEST,
     FolderLock,
@@ -118,16 +120,24 @@ def make_batch(experiment: Experiment, client: ModelClient | None = None) -> Bat
     )
 
 
-def pending_jobs(jobs: list[Job], store: RunStore, retry_failed: bool) -> tuple[list[Job], int]:
-    """The cells still to run, and how many are skipped as already done."""
-    records = store.records()
-    finished = {r.cell.id for r in records if not r.failed}
-    failed = {r.cell.id for r in records if r.failed}
+def pending_jobs(grid: Grid, store: RunStore, retry_failed: bool) -> tuple[PendingJobs, int]:
+    """The cells still to run, in grid order, and how many are skipped as already done.
+
+    Only the store's cell ids are read, and what is pending is a list of grid positions (8
+    bytes a cell), so planning a resumed run costs no more than a fresh one.
+    """
+    status = store.cell_status()
     if retry_failed:
-        store.forget(failed)
-        failed = set()
-    pending = [job for job in jobs if job.id not in finished and job.id not in failed]
-    return pending, len(jobs) - len(pending)
+        store.forget([cell for cell, failed in status.items() if failed])
+    if not status:
+        return PendingJobs(grid), 0
+    done = bytearray(len(grid))
+    for cell in status:
+        position = grid.position(cell)
+        if position is not None:  # the store refused records of other cells
+            done[position] = 1
+    positions = array("q", (position for position, held in enumerate(done) if not held))
+    return PendingJobs(grid, positions), len(grid) - len(positions)
 
 
 Runner = Callable[
@@ -137,6 +147,8 @@ Runner = Callable[
 
 It gets the experiment and the client rather than a built batch, because a batch cannot
 travel: a Ray worker rebuilds its own from them (see :mod:`clinic_env.runner.ray_runner`).
+The jobs are a lazy sequence (:class:`~clinic_env.runner.grid.PendingJobs` from
+:func:`run_experiment`) that builds each job when asked: pull them, never list them all.
 """
 
 
@@ -146,13 +158,13 @@ def run_in_process(
     client: ModelClient | None,
     on_done: Callable[[Job, Transcript], None],
 ) -> None:
-    """Every job in this process, on one event loop.
+    """Every job in this process, on one event loop, pulled as consultations end.
 
     Inside a running loop (a Jupyter cell) the batch runs on the bridge's own loop thread,
     since ``asyncio.run`` cannot nest.
     """
     batch = make_batch(experiment, client)
-    work = batch.run(jobs, concurrency=experiment.concurrency, on_done=on_done)
+    work = batch.play(jobs, concurrency=experiment.concurrency, on_done=on_done)
     if _loop_running():
         run_sync(work)
     else:
@@ -167,7 +179,7 @@ def _loop_running() -> bool:
     return True
 
 
-def extend_run(folder: Path, experiment: Experiment, cells: Sequence[str]) -> tuple[str, ...]:
+def extend_run(folder: Path, experiment: Experiment, cells: Collection[str]) -> tuple[str, ...]:
     """Make ``folder``'s run one of ``experiment`` when that only adds cells to it.
 
     The folder's experiment may differ from ``experiment`` only in what chooses cells
@@ -208,17 +220,17 @@ def extend_run(folder: Path, experiment: Experiment, cells: Sequence[str]) -> tu
                 "a run is extended only by adding cases, personas, bias sets, seeds or repeats"
             )
         try:
-            old_cells = [job.id for job in Experiment.model_validate(before).jobs()]
+            old_grid = Experiment.model_validate(before).jobs()
         except (ValidationError, ClinicEnvError) as exc:
             raise refuse(f"its own experiment no longer expands ({exc})") from None
-        if (manifest.get("grid") or {}).get("cells", len(old_cells)) != len(old_cells):
+        if (manifest.get("grid") or {}).get("cells", len(old_grid)) != len(old_grid):
             raise refuse("its grid changed since it began (was a dataset or content file edited?)")
-        wanted = set(cells)
-        dropped = [cell for cell in old_cells if cell not in wanted]
-        if dropped:
+        wanted = set(cells) if isinstance(cells, Sequence) else cells
+        dropped = (cell for cell in old_grid.ids() if cell not in wanted)
+        if (first := next(dropped, None)) is not None:
             raise refuse(
-                f"{len(dropped)} of its cells would be left out (first: {dropped[0]}), "
-                "and a run is extended only by adding"
+                f"{1 + sum(1 for _ in dropped)} of its cells would be left out (first: "
+                f"{first}), and a run is extended only by adding"
             )
         manifest["experiment"] = experiment.model_dump(mode="json")
         manifest["config_hash"] = experiment.config_hash()
@@ -246,7 +258,7 @@ def run_experiment(
     (a second writer is refused; see :class:`~clinic_env.runner.store.RunStore`)."""
     experiment.check(client)
     grid = experiment.jobs()
-    cells = [job.id for job in grid]
+    cells = grid.cell_ids
     extended = extend_run(folder, experiment, cells)
     with RunStore(folder, experiment, cells) as store:
         jobs, skipped = pending_jobs(grid, store, retry_failed)

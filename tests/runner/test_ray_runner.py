@@ -1,4 +1,5 @@
-"""The Ray runner on a local Ray instance: the same records as the asyncio runner, one store."""
+"""The Ray runner on a local Ray instance: the same records as the asyncio runner, one store,
+workers pulling from one queue."""
 
 import argparse
 import ipaddress
@@ -14,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from clinic_env.cli import eval as eval_command
-from clinic_env.errors import ConfigError
+from clinic_env.errors import ConfigError, RunError
 from clinic_env.llm.cache import CacheMode, ReplyCache
 from clinic_env.llm.client import ModelClient
 from clinic_env.llm.config import ModelConfig
+from clinic_env.runner import ray_runner
 from clinic_env.runner.experiment import Experiment, RayOptions, Roles
-from clinic_env.runner.ray_runner import ClientSettings, RayRunner
+from clinic_env.runner.ray_runner import ClientSettings, JobQueue, RayRunner
 from clinic_env.runner.runner import run_experiment, run_in_process
 from clinic_env.runner.store import RESULTS, read_records
 from clinic_env.testing.scripted import ScriptedTransport
@@ -60,6 +62,79 @@ def test_ray_gives_the_asyncio_runners_records_in_one_store(local_ray: None, tmp
     assert (fanned.skipped, fanned.ran, fanned.failed) == (5, 27, 0)
     assert transcripts_by_cell(tmp_path / "ray") == expected
     assert ray.is_initialized(), "a runner inside an existing instance leaves it running"
+
+
+def test_the_queue_hands_out_each_index_once_in_order():
+    queue = JobQueue(5)
+    assert [queue.take(2) for _ in range(4)] == [(0, 2), (2, 4), (4, 5), (5, 5)]
+
+
+def test_a_slow_worker_plays_fewer_consultations_and_the_others_are_not_held_back(
+    local_ray: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    marker, log = tmp_path / "slow-worker", tmp_path / "slow-worker-played"
+
+    class SlowFirstWorker(ray_runner.QueueWorker):
+        """The first worker to start stalls its whole process for 1.5 s after each
+        consultation ends, as on an overloaded machine, noting each one it played; defined
+        here, so Ray ships it by value."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            try:
+                os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+                self.slow = True
+            except FileExistsError:
+                self.slow = False
+
+        async def run(self, *args):
+            async for finished in super().run(*args):
+                if self.slow:
+                    with log.open("a") as played:
+                        played.write("x" * len(finished))
+                    time.sleep(1.5)
+                yield finished
+
+    monkeypatch.setattr(ray_runner, "QueueWorker", SlowFirstWorker)
+    grid = GRID.model_copy(update={"concurrency": 1})
+    runner = RayRunner(workers=2)
+    outcome = run_experiment(grid, tmp_path / "run", runner=runner, progress=False)
+    assert (outcome.ran, outcome.failed) == (32, 0)
+    assert sorted(transcripts_by_cell(tmp_path / "run")) == sorted(grid.jobs().ids())
+    assert sum(runner.played) == 32
+    slow = len(log.read_text())
+    assert slow == min(runner.played), "the slow worker is the one that played fewer"
+    assert slow < 32 / 4, f"static shards would give 16 each; the queue gave {runner.played}"
+
+
+def test_a_failed_worker_stops_alone_and_the_others_finish_the_queue(
+    local_ray: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    marker = tmp_path / "failing-worker"
+
+    class FailingFirstWorker(ray_runner.QueueWorker):
+        """The first worker to send a consultation back then dies, as if its node went away."""
+
+        async def run(self, *args):
+            async for finished in super().run(*args):
+                yield finished
+                try:
+                    os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+                except FileExistsError:
+                    continue
+                time.sleep(0.5)  # its consultation reaches the driver
+                os._exit(1)
+
+    monkeypatch.setattr(ray_runner, "QueueWorker", FailingFirstWorker)
+    grid = GRID.model_copy(update={"concurrency": 1})
+    with pytest.raises(RunError, match="1 of 2 Ray workers failed"):
+        run_experiment(grid, tmp_path / "run", runner=RayRunner(workers=2), progress=False)
+    saved = transcripts_by_cell(tmp_path / "run")
+    # lost: what the dead worker had taken and not sent back (a few), not a static shard's
+    # worth (with shards of 16, a worker dying after one consultation would lose 15)
+    assert len(saved) >= 32 - 8, f"{32 - len(saved)} consultations lost"
+    rerun = run_experiment(grid, tmp_path / "run", progress=False)
+    assert (rerun.skipped, rerun.ran, rerun.failed) == (len(saved), 32 - len(saved), 0)
 
 
 def test_workers_record_into_the_drivers_cache_which_replays_without_a_server(

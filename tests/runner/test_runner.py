@@ -32,7 +32,8 @@ def cells(folder: Path) -> list[str]:
 def test_grid_expands_deterministically_with_stable_ids():
     first = [job.id for job in experiment().jobs()]
     assert first == [job.id for job in experiment().jobs()]
-    assert len(first) == 3 * 2 * 2 * 2 == len(set(first))
+    assert first == list(experiment().jobs().ids())
+    assert len(first) == len(experiment().jobs()) == 3 * 2 * 2 * 2 == len(set(first))
     assert first[0] == "starter/" + experiment().jobs()[0].case.id + "/plain/none/systematic/0.0"
 
 
@@ -65,10 +66,14 @@ def test_failed_cells_are_kept_then_retried_on_request(tmp_path: Path):
     records[3] = RunRecord(cell=records[3].cell, transcript=broken)
     results.write_text("".join(r.model_dump_json() + "\n" for r in records))
     assert run_experiment(experiment(), tmp_path, progress=False).ran == 0
+    before = results.read_text().splitlines()
     retried = run_experiment(experiment(), tmp_path, retry_failed=True, progress=False)
     assert retried.ran == 1
     final = read_records(results)
     assert len(final) == 24 and not any(r.failed for r in final)
+    after = results.read_text().splitlines()
+    assert after[:23] == before[:3] + before[4:], "the other records are kept as they were"
+    assert final[23].cell == records[3].cell
 
 
 def test_another_experiment_in_the_same_folder_is_refused(tmp_path: Path):
