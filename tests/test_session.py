@@ -8,8 +8,8 @@ from clinic_env.agents.personas import personas
 from clinic_env.datasets import load_cases
 from clinic_env.errors import ConfigError
 from clinic_env.language.text import contains_phrase
-from clinic_env.schema import Action, ActionKind
 from clinic_env.roles import AgentFactory
+from clinic_env.schema import Action, ActionKind
 from clinic_env.session import create_doctor, create_session, run_consultation
 from tests.helpers.adversarial import ADVERSARIAL_QUESTIONS
 from tests.helpers.cases import minimal_case
