@@ -39,9 +39,7 @@ def test_make_vec_steps_text_in_both_modes(mode):
 
 def test_async_and_sync_agree_and_the_helper_refuses_shared_memory():
     sync = play(make_vec_env(2, vectorization_mode="sync", dataset="starter", persona="plain"))
-    async_ = play(
-        make_vec_env(2, vectorization_mode="async", dataset="starter", persona="plain")
-    )
+    async_ = play(make_vec_env(2, vectorization_mode="async", dataset="starter", persona="plain"))
     assert sync == async_
     with pytest.raises(ValueError, match="shared_memory"):
         make_vec_env(2, vectorization_mode="async", vector_kwargs={"shared_memory": True})
