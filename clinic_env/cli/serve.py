@@ -120,6 +120,9 @@ def run_serve(args: argparse.Namespace) -> int:
         raise ConfigError(str(exc)) from None
     group: ServerGroup | None = None
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill`, `timeout`: as Ctrl-C
+    # Ctrl-C must stop the servers even when this process inherited SIGINT ignored (a shell's
+    # background job, nohup): a person or a script waits on it.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         print(f"Starting {args.engine} servers for {model} (Ctrl-C stops them)...", flush=True)
         group = start_servers(spec)
@@ -141,6 +144,7 @@ def run_serve(args: argparse.Namespace) -> int:
         if started:
             import_ray().shutdown()
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
