@@ -186,26 +186,21 @@ def _unique(names: Iterable[str]) -> list[str]:
 def target_candidates(case: Case, matcher: DiagnosisMatcher, guard: LeakGuard) -> list[str]:
     """Wrong diagnoses a cognitive bias may favour on ``case``, in a stable order (kept per
     case, since an unbiased run is scored against the target too)."""
-    truth = case.ground_truth
-    key = (
-        case.id,
-        case.specialty,
-        case.demographics,
-        truth,
-        tuple(sorted(case.options.items())) if case.options else (),
-        matcher,
-    )
-    found = _CANDIDATES.get(key)
-    if found is None:
-        found = tuple(_candidates(case, matcher, guard))
-        if len(_CANDIDATES) >= _CANDIDATE_CACHE_SIZE:
-            _CANDIDATES.clear()
-        _CANDIDATES[key] = found
+    key = (id(case), id(matcher))
+    cached = _CANDIDATES.get(key)
+    if cached is not None and cached[0] is case and cached[1] is matcher:
+        return list(cached[2])
+    found = tuple(_candidates(case, matcher, guard))
+    if len(_CANDIDATES) >= _CANDIDATE_CACHE_SIZE:
+        _CANDIDATES.clear()
+    _CANDIDATES[key] = (case, matcher, found)
     return list(found)
 
 
 _CANDIDATE_CACHE_SIZE = 4096
-_CANDIDATES: dict[tuple[object, ...], tuple[str, ...]] = {}
+_CANDIDATES: dict[tuple[int, int], tuple[Case, DiagnosisMatcher, tuple[str, ...]]] = {}
+"""Per case and matcher, by identity (cases are immutable and replayed): hashing a case's
+fields on every episode cost more than the lookup saved."""
 
 
 def _candidates(case: Case, matcher: DiagnosisMatcher, guard: LeakGuard) -> list[str]:

@@ -59,6 +59,12 @@ def _ignored_terms() -> frozenset[str]:
     return _protocol_terms() | _generic_terms()
 
 
+@functools.lru_cache(maxsize=65536)
+def _made_known(sentence: str) -> frozenset[str]:
+    """The terms one sentence of a reply makes known."""
+    return lexicon().terms(sentence) - _ignored_terms()
+
+
 @functools.cache
 def _protocol_terms() -> frozenset[str]:
     """Terms of the protocol's own wording, which the opening observation carries."""
@@ -109,10 +115,9 @@ class InquiryTracker:
         """Remember what the patient said, so later questions about it are specifying ones.
         Read sentence by sentence: replies mix the same sentences differently every time, and
         each sentence's terms are worked out once."""
-        words, ignored = lexicon(), _ignored_terms()
         for sentence in _SENTENCE_END.split(reply):
             if sentence:
-                self.known |= words.terms(sentence) - ignored
+                self.known.update(_made_known(sentence))
 
 
 def inquiry_labels(transcript: Transcript) -> list[InquiryType | None]:

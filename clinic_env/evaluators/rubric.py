@@ -21,7 +21,7 @@ from clinic_env.evaluators.llm_judge import read_json_object
 from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
 from clinic_env.evaluators.scoring import must_not_miss_listed, ordered_tests
 from clinic_env.language.lexicon import lexicon
-from clinic_env.language.rules import phrase_set, phrase_sets, says_any
+from clinic_env.language.rules import phrase_sets, phrase_sets_in
 from clinic_env.llm.prompts import render_prompt
 from clinic_env.schema.action import ActionKind
 from clinic_env.schema.base import Frozen
@@ -61,8 +61,10 @@ class Check(Frozen):
 
     @functools.cached_property
     def test(self) -> tuple[str, object]:
-        """The one test this check sets, and its value."""
-        return next((n, v) for n, v in self if v is not None)
+        """The name of the :class:`TranscriptFacts` method that runs this check's one test,
+        and the test's value."""
+        name, value = next((n, v) for n, v in self if v is not None)
+        return f"_{name}", value
 
 
 class Criterion(Frozen):
@@ -114,12 +116,12 @@ class TranscriptFacts:
         self.kinds = [t.action.kind for t in transcript.turns if t.action is not None]
         told = {i for turn in transcript.turns for i in turn.facts_revealed}
         self.coverage = len(told) / len(context.case.facts)
-        self._said_cache: dict[str, bool] = {}
+        self.said = frozenset[str]().union(*map(phrase_sets_in, self.messages))
 
     def met(self, check: Check) -> bool | None:
         """Whether the check holds; None when it does not apply to this case."""
-        name, value = check.test
-        return getattr(self, f"_{name}")(value)
+        method, value = check.test
+        return getattr(self, method)(value)
 
     def _inquiry(self, kind: InquiryType) -> bool:
         return kind in self.labels
@@ -128,11 +130,7 @@ class TranscriptFacts:
         return bool(self.topics & set(topics))
 
     def _said(self, phrases: str) -> bool:
-        found = self._said_cache.get(phrases)
-        if found is None:
-            found = any(says_any(m, phrase_set(phrases)) for m in self.messages)
-            self._said_cache[phrases] = found
-        return found
+        return phrases in self.said
 
     def _coverage_at_least(self, share: float) -> bool:
         return self.coverage >= share

@@ -115,3 +115,19 @@ def says_any(text: str, phrases: tuple[str, ...]) -> bool:
 def starts_with_any(text: str, phrases: tuple[str, ...]) -> bool:
     """Whether ``text`` opens with any of ``phrases`` (folded, on word boundaries)."""
     return _matcher(phrases, True)(text)
+
+
+_SETS_IN: dict[str, frozenset[str]] = {}
+
+
+def phrase_sets_in(text: str) -> frozenset[str]:
+    """The names of the phrase sets ``text`` holds, each set tried once per distinct text:
+    a transcript's messages are then read for every rubric check with one lookup each."""
+    found = _SETS_IN.get(text)
+    if found is None:
+        sets = phrase_sets().items()
+        found = frozenset(name for name, phrases in sets if says_any(text, phrases))
+        if len(_SETS_IN) >= _ANSWERS_PER_SET:
+            _SETS_IN.clear()
+        _SETS_IN[text] = found
+    return found
