@@ -8,16 +8,36 @@ fields by keyword), so an option is added, documented and checked in one place.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
 from clinic_env.llm.config import ModelConfig
 from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS
 from clinic_env.schema.base import Frozen
 
 RoleSpec = str | ModelConfig | Mapping[str, Any]
-"""A role given as a registered agent name ("offline"), a model id, a ModelConfig or its dict."""
+"""A role given as a registered agent name ("offline"), a model id, a ModelConfig or its dict,
+or a registered agent with factory parameters (``{"agent": "systematic", "max_tests": 3}``)."""
+
+AGENT_KEY = "agent"
+"""The key of a role given as a registered agent with factory parameters; a model config's
+dict has ``model`` instead, and one with both is refused, so the two are never confused."""
+
+
+def _names_an_agent(value: dict[str, Any]) -> dict[str, Any]:
+    if AGENT_KEY not in value:
+        raise ValueError(f"not an agent with parameters (no {AGENT_KEY!r} key)")
+    return value
+
+
+RoleValue = Annotated[
+    str | Annotated[dict[str, Any], AfterValidator(_names_an_agent)] | ModelConfig,
+    Field(union_mode="left_to_right"),
+]
+"""A role as a config file gives it: an agent name or model id, an agent with factory
+parameters (a mapping with an ``agent`` key, checked against the factory when the config is
+checked), or a model config (a mapping with a ``model`` key, validated here)."""
 
 
 class SessionOptions(Frozen):

@@ -31,7 +31,7 @@ from clinic_env.evaluators.llm_judge import LLMJudge
 from clinic_env.language.leak import case_guard, withheld_case
 from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.llm.config import ModelConfig, as_model_config
-from clinic_env.options import RoleSpec, SessionOptions
+from clinic_env.options import AGENT_KEY, RoleSpec, SessionOptions
 from clinic_env.protocol.texts import protocol_texts
 from clinic_env.registry import Entry, Registry
 from clinic_env.schema.case import Case
@@ -51,11 +51,6 @@ class AgentFactory:
 
     label: str
     make: Callable[..., Any]
-
-
-AGENT_KEY = "agent"
-"""The key of a role given as a registered agent with factory parameters; a model config's
-dict has ``model`` instead, and one with both is refused, so the two are never confused."""
 
 
 def role_label(spec: RoleSpec | AgentFactory) -> str:

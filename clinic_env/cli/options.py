@@ -13,19 +13,20 @@ from clinic_env.content import load_yaml_model
 from clinic_env.errors import ConfigError
 from clinic_env.llm.cache import CacheMode, ReplyCache
 from clinic_env.llm.client import ModelClient, default_client
-from clinic_env.llm.config import ModelConfig
+from clinic_env.options import RoleValue
 from clinic_env.roles import RoleSpec, model_config_of
 from clinic_env.runner.runner import RunOutcome
 from clinic_env.schema.base import Frozen
 
 
 class RolesFile(Frozen):
-    """A YAML file naming, per role, an agent name, a model id, or a full model config."""
+    """A YAML file naming, per role, an agent name, a model id, an agent with factory
+    parameters (``{agent: systematic, max_tests: 3}``) or a full model config."""
 
-    patient: str | ModelConfig | None = None
-    measurement: str | ModelConfig | None = None
-    doctor: str | ModelConfig | None = None
-    judge: str | ModelConfig | None = None
+    patient: RoleValue | None = None
+    measurement: RoleValue | None = None
+    doctor: RoleValue | None = None
+    judge: RoleValue | None = None
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ from clinic_env.errors import ConfigError
 from clinic_env.evaluators.registry import EVALUATORS
 from clinic_env.evaluators.rewards import load_reward_spec
 from clinic_env.llm.client import ModelClient, default_client
-from clinic_env.llm.config import ModelConfig, as_model_config
+from clinic_env.llm.config import as_model_config
 from clinic_env.llm.preflight import check_model, needs_servers
+from clinic_env.options import RoleValue
 from clinic_env.protocol.consultation import DEFAULT_MAX_TURNS
 from clinic_env.registry import Registry
 from clinic_env.roles import model_config_of
@@ -34,7 +35,6 @@ from clinic_env.runner.grid import Grid
 from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import Case
 
-RoleValue = str | ModelConfig
 RUN_SETTINGS = frozenset(
     {
         "api_base",

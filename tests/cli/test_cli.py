@@ -47,6 +47,18 @@ def test_run_a_dataset_with_a_limit_and_bias_sets_without_yaml(tmp_path: Path, c
     assert "at least 1" in capsys.readouterr().err
 
 
+def test_a_roles_file_gives_an_agent_with_factory_parameters(tmp_path: Path, capsys):
+    roles = tmp_path / "roles.yaml"
+    roles.write_text("doctor: {agent: systematic, max_tests: 1}\n")
+    out = tmp_path / "run"
+    assert main(["run", "--cases", "resp-001", "--roles", str(roles), "--out", str(out)]) == 0
+    record = json.loads((out / "results.jsonl").read_text())
+    assert record["transcript"]["agents"]["doctor"] == "systematic(max_tests=1)"
+    roles.write_text("doctor: {agent: systematic, max_test: 1}\n")
+    assert main(["run", "--cases", "resp-001", "--roles", str(roles), "--out", str(out)]) == 2
+    assert "has no parameter 'max_test'" in capsys.readouterr().err
+
+
 def test_datasets_list_counts_the_bundled_cases(capsys):
     assert main(["datasets", "list"]) == 0
     (starter,) = [

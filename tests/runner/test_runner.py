@@ -121,3 +121,35 @@ def test_clinic_env_run_resumes_by_default_and_retries_failed_cells(
     assert main([*argv, "--retry-failed"]) == 0
     assert "(3 were already there, 1 run now)" in capsys.readouterr().out
     assert not any(r.failed for r in read_records(folder / RESULTS))
+
+
+def test_an_experiment_file_gives_agents_with_factory_parameters(tmp_path: Path):
+    path = tmp_path / "params.yaml"
+    path.write_text(
+        "name: params\n"
+        "datasets: [{name: starter, cases: {limit: 2}}]\n"
+        "roles:\n"
+        "  patient: {agent: offline}\n"
+        "  doctors:\n"
+        "    brief: {agent: systematic, max_tests: 1}\n"
+        "    model: {model: openai/gpt-4o-mini, temperature: 0.2}\n"
+    )
+    loaded = load_experiment(path)
+    assert loaded.roles.doctors["brief"] == {"agent": "systematic", "max_tests": 1}
+    assert loaded.roles.doctors["model"].model == "openai/gpt-4o-mini"  # a ModelConfig
+    only_brief = experiment(roles={"doctors": {"brief": loaded.roles.doctors["brief"]}})
+    run_experiment(only_brief, tmp_path / "run", progress=False)
+    records = read_records(tmp_path / "run" / RESULTS)
+    doctors = {r.transcript.agents["doctor"] for r in records if r.transcript is not None}
+    assert doctors == {"systematic(max_tests=1)"}
+    ordered = [
+        sum(t.action is not None and t.action.kind.value == "order_test" for t in turns)
+        for turns in (r.transcript.turns for r in records if r.transcript is not None)
+    ]
+    assert ordered and set(ordered) == {1}  # unbounded, it orders 4-5 tests on these cases
+
+
+def test_a_misspelt_factory_parameter_in_an_experiment_is_one_line_naming_it(tmp_path: Path):
+    bad = experiment(roles={"doctors": {"brief": {"agent": "systematic", "max_test": 1}}})
+    with pytest.raises(ConfigError, match="has no parameter 'max_test'"):
+        bad.check()
