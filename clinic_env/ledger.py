@@ -66,6 +66,7 @@ class RewardLedger:
 
     def __post_init__(self) -> None:
         self._signals = {name: _TURN_SIGNALS[name] for name in self.spec.turn}
+        self._left_under_cap = dict(self.spec.caps)
 
     def new_facts(self, told: tuple[int, ...]) -> tuple[int, ...]:
         """The facts of ``told`` not told before, now counted as told."""
@@ -74,10 +75,16 @@ class RewardLedger:
         return new
 
     def turn_parts(self, turn: TurnFacts) -> dict[str, float]:
-        """Weight x signal for every turn part the spec names."""
+        """Weight x signal for every turn part the spec names, a capped part no further than
+        what its cap has left this episode."""
         self.total_cost_usd += turn.cost_usd
         weights = self.spec.turn
-        return {name: weights[name] * signal(turn) for name, signal in self._signals.items()}
+        parts = {name: weights[name] * signal(turn) for name, signal in self._signals.items()}
+        for name, left in self._left_under_cap.items():
+            if parts[name] > 0:
+                parts[name] = min(parts[name], left)
+                self._left_under_cap[name] = left - parts[name]
+        return parts
 
     def end_parts(self, signals: Mapping[str, float]) -> dict[str, float]:
         """Weight x signal for every end part the spec names."""

@@ -5,18 +5,27 @@ Each exploit knows only the dataset's answer space (every case's answer and alia
 to read the answer off the simulator: naming every candidate through a test, an exam, a JSON
 action or a question to the patient, learning across cases which replies stand out, ending on
 a question, guessing letters, listing every name at once. The table puts each beside a random
-guesser and the random doctor; the command exits with 1 when any exploit's interval lies
-above chance, so CI can run it.
+guesser and the random doctor. A second table plays a reward farmer (courteous, varied,
+aimless questions until the last turn) under every bundled reward spec beside the systematic
+doctor. The command exits with 1 when any exploit's interval lies above chance or the farmer
+out-earns the doctor under any spec, so CI can run it.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 
 from clinic_env.datasets import load_cases
-from clinic_env.testing.redteam import CHANCE, format_results, run_redteam_sync
+from clinic_env.testing.redteam import (
+    CHANCE,
+    format_farming,
+    format_results,
+    run_farming,
+    run_redteam_sync,
+)
 
 
 def _seeds(text: str) -> list[int]:
@@ -52,14 +61,19 @@ def run_redteam_command(args: argparse.Namespace) -> int:
         show_options=args.show_options,
         progress=lambda name: print(f"  played: {name}", file=sys.stderr),
     )
-    table = format_results(results)
+    farming = asyncio.run(run_farming(cases, str(args.dataset), seeds=args.seeds))
+    table = format_results(results) + "\n\nReward farming:\n\n" + format_farming(farming)
     print(table)
     if args.out is not None:
         args.out.write_text(table + "\n", encoding="utf-8")
     chance = next(r for r in results if r.name == CHANCE)
     beaten = [r.name for r in results if not r.baseline and r.beats(chance)]
+    farmed = [r.spec for r in farming if r.farms]
     if beaten:
         print(f"Exploits above chance: {', '.join(beaten)}")
+    if farmed:
+        print(f"Reward specs the farmer out-earns the doctor under: {', '.join(farmed)}")
+    if beaten or farmed:
         return 1
-    print("Every exploit is at chance level or below.")
+    print("Every exploit is at chance level or below, and no reward spec pays the farmer more.")
     return 0

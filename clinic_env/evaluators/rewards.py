@@ -12,6 +12,14 @@ spec's ``reduction`` says how they become the one number a step returns:
   reported in the breakdown, for analysis);
 - ``episode``: nothing is paid until the last step, which pays every part of the episode, so
   the return equals ``dense``'s for trainers that take one number per episode.
+
+A turn part that pays on every turn it holds (a question of a clinical type, an empathic
+phrase, a question the patient answered) would pay a policy for making the episode longer,
+however little it learns: a blind policy that asked thirty varied, courteous questions would
+out-earn one that diagnosed correctly. So a positive weight on any turn signal but
+``new_facts`` (each case fact pays once, so the case bounds it) needs a cap in ``caps``: the
+most that part may add up to in one episode. Past its cap a part pays 0, and the breakdown
+shows what was paid.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from clinic_env.content import content_files, content_path, load_yaml_model
 from clinic_env.errors import ContentError, UnknownNameError
@@ -55,6 +63,8 @@ EndSignal = Literal[
 ]
 Reduction = Literal["dense", "terminal", "episode"]
 END_PREFIX = "end."
+BOUNDED_BY_THE_CASE: frozenset[str] = frozenset({"new_facts"})
+"""Turn signals whose episode total the case bounds, so a positive weight needs no cap."""
 
 
 class RewardSpec(Frozen):
@@ -65,6 +75,26 @@ class RewardSpec(Frozen):
     turn: dict[TurnSignal, float] = Field(default_factory=dict)
     end: dict[EndSignal, float] = Field(default_factory=dict)
     reduction: Reduction = "dense"
+    caps: dict[TurnSignal, float] = Field(
+        default_factory=dict,
+        description="the most a positive turn part may add up to in one episode",
+    )
+
+    @model_validator(mode="after")
+    def _no_unbounded_turn_pay(self) -> RewardSpec:
+        for name, cap in self.caps.items():
+            if name not in self.turn or self.turn[name] <= 0:
+                raise ValueError(f"caps.{name} caps a part the spec does not pay (turn.{name})")
+            if cap <= 0:
+                raise ValueError(f"caps.{name} must be positive, not {cap}")
+        for name, weight in self.turn.items():
+            if weight > 0 and name not in BOUNDED_BY_THE_CASE and name not in self.caps:
+                raise ValueError(
+                    f"turn.{name} pays {weight:+g} on every turn it holds, so a policy would earn "
+                    f"it by prolonging the episode: give caps.{name}, the most it may add up to "
+                    "in one episode"
+                )
+        return self
 
     def turn_breakdown(self, signals: Mapping[str, float]) -> dict[str, float]:
         return {name: weight * signals.get(name, 0.0) for name, weight in self.turn.items()}

@@ -5,6 +5,11 @@ every case and prints its top-1, top-3 and reward with intervals, beside a rando
 the same answer space (chance) and the random doctor. An exploit whose top-1 interval lies
 above chance has found a way to read the answer off the simulator; the tests run the suite on
 the bundled cases and fail if any does.
+
+:func:`run_farming` checks the reward specs the same way: under each bundled spec, a blind
+farmer (:class:`~clinic_env.testing.exploits.ShapingFarmerDoctor`) plays short and long
+consultations beside the systematic doctor. A spec it out-earns the doctor under pays for
+something other than the work.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from clinic_env.agents.base import DoctorAgent
+from clinic_env.evaluators.rewards import reward_specs
 from clinic_env.evaluators.stats import bootstrap_ci, wilson_interval
 from clinic_env.schema.case import Case
 from clinic_env.schema.transcript import Transcript
@@ -26,6 +32,7 @@ from clinic_env.testing.exploits import (
     GuessDoctor,
     LastTurnQuestionDoctor,
     ReplyMemory,
+    ShapingFarmerDoctor,
     SweepDoctor,
     answer_space,
 )
@@ -105,9 +112,15 @@ async def _play(
     max_turns: int,
     show_options: bool,
     make: Callable[[Session, random.Random], DoctorAgent],
+    reward: str = "default",
 ) -> Transcript:
     session = create_session(
-        case, dataset=dataset, seed=seed, max_turns=max_turns, show_options=show_options
+        case,
+        dataset=dataset,
+        seed=seed,
+        max_turns=max_turns,
+        show_options=show_options,
+        reward=reward,
     )
     rng = random.Random(f"redteam:{seed}:{case.id}")
     return await run_consultation(session, make(session, rng))
@@ -192,6 +205,85 @@ def _sweeper(
         return SweepDoctor(channel, names, rng, memory, learn=learn)
 
     return make
+
+
+FARM_TURNS = (20, 60)
+"""The farmer's turn limits: the doctor's, and three times as long."""
+HONEST_DOCTOR = "systematic"
+
+
+@dataclass(frozen=True, slots=True)
+class FarmResult:
+    """Under one reward spec: the systematic doctor's return and the farmer's, per turn limit
+    (each a mean with its 95% interval)."""
+
+    spec: str
+    honest: tuple[float, float, float]
+    farmed: dict[int, tuple[float, float, float]]
+
+    @property
+    def farms(self) -> bool:
+        """Whether the farmer out-earns the doctor: an interval wholly above the doctor's."""
+        return any(low > self.honest[2] for _, low, _ in self.farmed.values())
+
+
+async def run_farming(
+    cases: Sequence[Case],
+    dataset: str,
+    *,
+    seeds: Iterable[int] = (0,),
+    specs: Iterable[str] | None = None,
+) -> list[FarmResult]:
+    """The farmer beside the systematic doctor under each reward spec (names or spec file
+    paths; every bundled one by default)."""
+    seeds = tuple(seeds)
+    names = answer_space(cases)
+
+    def farmer(session: Session, rng: random.Random) -> DoctorAgent:
+        return ShapingFarmerDoctor(rng.choice(names))
+
+    def honest(session: Session, rng: random.Random) -> DoctorAgent:
+        return create_doctor(HONEST_DOCTOR, session)
+
+    async def returns(
+        spec: str, turns: int, make: Callable[[Session, random.Random], DoctorAgent]
+    ) -> tuple[float, float, float]:
+        played = [
+            await _play(
+                case, dataset, seed, max_turns=turns, show_options=False, make=make, reward=spec
+            )
+            for seed in seeds
+            for case in cases
+        ]
+        return bootstrap_ci([math.fsum(turn.reward for turn in t.turns) for t in played])
+
+    results = []
+    for spec in reward_specs() if specs is None else specs:
+        farmed = {turns: await returns(spec, turns, farmer) for turns in FARM_TURNS}
+        results.append(FarmResult(spec, await returns(spec, FARM_TURNS[0], honest), farmed))
+    return results
+
+
+def format_farming(results: Sequence[FarmResult]) -> str:
+    """A Markdown table: each spec's doctor and farmer returns, and the verdict."""
+    short, long = FARM_TURNS
+    lines = [
+        f"| reward spec | {HONEST_DOCTOR} doctor, {short} turns | farmer, {short} turns | "
+        f"farmer, {long} turns | verdict |",
+        "|---|---|---|---|---|",
+    ]
+
+    def cell(interval: tuple[float, float, float]) -> str:
+        mean, low, high = interval
+        return f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]"
+
+    for r in results:
+        verdict = "FARMED" if r.farms else "doctor earns more"
+        lines.append(
+            f"| {r.spec} | {cell(r.honest)} | {cell(r.farmed[short])} | {cell(r.farmed[long])} "
+            f"| {verdict} |"
+        )
+    return "\n".join(lines)
 
 
 def run_redteam_sync(cases: Sequence[Case], dataset: str, **kwargs: object) -> list[ExploitResult]:

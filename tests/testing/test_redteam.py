@@ -1,4 +1,7 @@
-"""The red-team suite on the bundled cases: no exploit may read the answer off the simulator."""
+"""The red-team suite on the bundled cases: no exploit may read the answer off the simulator,
+and no reward spec may pay a blind farmer more than a doctor that does the work."""
+
+import asyncio
 
 import pytest
 
@@ -6,7 +9,14 @@ from clinic_env import session as session_module
 from clinic_env.cli.main import main
 from clinic_env.datasets import load_cases
 from clinic_env.testing.exploits import answer_space, reply_shape
-from clinic_env.testing.redteam import CHANCE, format_results, run_redteam_sync
+from clinic_env.testing.redteam import (
+    CHANCE,
+    FARM_TURNS,
+    format_farming,
+    format_results,
+    run_farming,
+    run_redteam_sync,
+)
 from tests.helpers.datasets import FORMAT_FIXTURES
 
 MAX_SINGLED_OUT = 0.05
@@ -101,3 +111,24 @@ def test_with_options_shown_a_letter_guess_is_only_chance(fixture_cases):
     right_a = sum(case.ground_truth.answer_option == "A" for case in mcq) / len(mcq)
     assert results["bare letter A"].top1[0] == pytest.approx(right_a)
     assert results["one-letter word"].top1[0] == 0.0
+
+
+def test_no_bundled_reward_spec_pays_the_farmer_more_than_the_doctor():
+    results = asyncio.run(run_farming(load_cases("starter"), "starter"))
+    assert {r.spec for r in results} >= {"default", "doctor_r1", "doctoragent_rl", "sdbench"}
+    farmed = [r.spec for r in results if r.farms]
+    assert not farmed, format_farming(results)
+    for r in results:  # a longer episode pays the farmer no more than a little history
+        short, long = (r.farmed[turns][0] for turns in FARM_TURNS)
+        assert long - short < 0.25, format_farming(results)
+
+
+def test_the_farming_check_catches_a_generous_cap(tmp_path):
+    """A spec whose cap lets courtesy outpay a diagnosis is caught (as every uncapped one
+    was before caps existed: doctor_r1 paid a blind farmer +4.70 over 40 turns)."""
+    spec = tmp_path / "generous.yaml"
+    spec.write_text(
+        "id: generous\nsummary: x\nturn:\n  empathy: 0.2\ncaps:\n  empathy: 50\nend:\n  top1: 1.0\n"
+    )
+    (result,) = asyncio.run(run_farming(load_cases("starter")[:12], "starter", specs=[str(spec)]))
+    assert result.farms, format_farming([result])
