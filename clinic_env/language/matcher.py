@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections import Counter
 from collections.abc import Sequence
 from typing import Self, TypeVar
 
 from clinic_env.language.matcher_compare import (
+    LETTERED,
     RANK,
     ComparisonRules,
     Reading,
@@ -75,6 +77,15 @@ __all__ = [
 _CACHE_SIZE = 1 << 18
 _MAX_WORDS = 12
 _MAX_CHARS = 160
+_ALIASES = 16
+"""How many names of an identity are tried as another name of a prediction."""
+_CAUSE_WORDS = 2
+"""How many words before "induced", "associated", "related", ... name the cause."""
+_PROCEDURES = (
+    *("ectomy", "otomy", "ostomy", "plasty", "operative", "surgery", "procedural"),
+    *("transplant", "transplantation", "injection", "vaccination", "cataract"),
+)
+"""Endings of an operation: "post-thyroidectomy hypothyroidism" names a cause."""
 
 
 class DiagnosisMatcher(NameIndex, ComparisonRules):
@@ -88,10 +99,52 @@ class DiagnosisMatcher(NameIndex, ComparisonRules):
     def __init__(self, synonyms: SynonymTable, terminology: Terminology | None = None) -> None:
         self.synonyms = synonyms
         self._spelling: dict[str, str] = dict(synonyms.spelling)
+        self._read_words(synonyms)
+        self._names: list[str] = [names[0] for names in synonyms.synonyms]
+        self._hand = len(self._names)
+        self._ids: dict[str, int] = {}
+        self._parents: dict[int, set[int]] = {}
+        self._within: dict[int, set[int]] = {}
+        self._apart: dict[int, set[int]] = {}
+        self._curated_forms: set[int] = set()
+        self._form_of: dict[int, set[int]] = {}
+        self._organisms: dict[str, int] = {}
+        self._words = functools.lru_cache(maxsize=_CACHE_SIZE)(self._normal_words)
+        self._forms = functools.lru_cache(maxsize=_CACHE_SIZE)(self._analyse)
+        self._verdicts = functools.lru_cache(maxsize=_CACHE_SIZE)(self._compare)
+        self._ancestors = functools.lru_cache(maxsize=1 << 14)(self._find_ancestors)
+        self._kinds_of = functools.lru_cache(maxsize=1 << 14)(self._find_kinds)
+        self._values = functools.lru_cache(maxsize=_CACHE_SIZE)(self._value_of)
+        self._tokens = functools.lru_cache(maxsize=_CACHE_SIZE)(value_tokens)
+        for group, names in enumerate(synonyms.synonyms):
+            for name in names:
+                self._ids[" ".join(self._words(name))] = group
+        self._by_core: dict[tuple[str, ...], set[tuple[int, tuple[str, ...], tuple[str, ...]]]] = {}
+        self._by_shape: dict[str, set[int]] = {}
+        self._index()
+        if terminology is not None:
+            self._add_terminology(terminology)
+            self._index()
+        self._add_curated(synonyms)
+        self._vocabulary = frozenset(w for text in self._ids for w in text.split()) | frozenset(
+            self._class_of
+        )
+        self._texts: dict[int, list[str]] = {}
+        for text, ident in self._ids.items():
+            self._texts.setdefault(ident, []).append(text)
+        self._reading = functools.lru_cache(maxsize=_CACHE_SIZE)(self._form)
+        self._aliases = functools.lru_cache(maxsize=1 << 14)(self._find_aliases)
+
+    def _read_words(self, synonyms: SynonymTable) -> None:
+        """The table's word lists in the form the rules give text: qualifier classes and what
+        they imply, harmless, generic and site-sensitive words, look-alikes, phrases."""
         norm = self._norm_word
         qualifiers = synonyms.qualifiers
         self._organism_words = frozenset(
             norm(w) for q in qualifiers if q.name.startswith("organism") for w in q.words
+        )
+        self._viral_words = frozenset(
+            norm(w) for q in qualifiers if q.name == "organism_virus" for w in q.words
         )
         self._implied = {
             norm(w): frozenset(map(norm, q.implies))
@@ -101,6 +154,7 @@ class DiagnosisMatcher(NameIndex, ComparisonRules):
         }
 
         self._class_of = {norm(w): i for i, q in enumerate(qualifiers) for w in q.words}
+        self._links = frozenset(norm(w) for q in qualifiers if q.name == "link" for w in q.words)
         self._exclusive = frozenset(i for i, q in enumerate(qualifiers) if q.exclusive)
         self._class_words = {i: tuple(map(norm, q.words)) for i, q in enumerate(qualifiers)}
         self._site = frozenset(i for i, q in enumerate(qualifiers) if q.name == "site")
@@ -109,10 +163,7 @@ class DiagnosisMatcher(NameIndex, ComparisonRules):
             for suffix in (
                 *map(str, range(13)),
                 *"abcdefghijklmnopqrstuvwxyz",
-                "1a",
-                "1b",
-                "2a",
-                "2b",
+                *("1a", "1b", "1c", "2a", "2b", "2c", "3a", "3b", "3c", "4a", "4b", "4c"),
             ):
                 self._class_of.setdefault(prefix + suffix, offset)
         self._harmless = frozenset(map(norm, synonyms.harmless))
@@ -133,33 +184,13 @@ class DiagnosisMatcher(NameIndex, ComparisonRules):
         self._distinct = {
             norm(w): frozenset(map(norm, group)) for group in synonyms.distinct_words for w in group
         }
-        self._names: list[str] = [names[0] for names in synonyms.synonyms]
-        self._hand = len(self._names)
-        self._ids: dict[str, int] = {}
-        self._parents: dict[int, set[int]] = {}
-        self._within: dict[int, set[int]] = {}
-        self._apart: dict[int, set[int]] = {}
-        self._curated_forms: set[int] = set()
-        self._organisms: dict[str, int] = {}
-        self._words = functools.lru_cache(maxsize=_CACHE_SIZE)(self._normal_words)
-        self._forms = functools.lru_cache(maxsize=_CACHE_SIZE)(self._analyse)
-        self._verdicts = functools.lru_cache(maxsize=_CACHE_SIZE)(self._compare)
-        self._ancestors = functools.lru_cache(maxsize=1 << 14)(self._find_ancestors)
-        self._values = functools.lru_cache(maxsize=_CACHE_SIZE)(self._value_of)
-        self._tokens = functools.lru_cache(maxsize=_CACHE_SIZE)(value_tokens)
-        for group, names in enumerate(synonyms.synonyms):
-            for name in names:
-                self._ids[" ".join(self._words(name))] = group
-        self._by_core: dict[tuple[str, ...], set[tuple[int, tuple[str, ...], tuple[str, ...]]]] = {}
-        self._by_shape: dict[str, set[int]] = {}
-        self._index()
-        if terminology is not None:
-            self._add_terminology(terminology)
-            self._index()
-        self._add_curated(synonyms)
-        self._vocabulary = frozenset(w for text in self._ids for w in text.split()) | frozenset(
-            self._class_of
-        )
+        self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for phrase, replacement in synonyms.phrases.items():
+            key = tuple(normal_words(phrase, self._spelling))
+            self._phrases[key] = tuple(normal_words(replacement, self._spelling))
+        self._phrase_starts = frozenset(key[0] for key in self._phrases)
+        self._part_of = {norm(part): norm(whole) for part, whole in synonyms.site_parts.items()}
+        self._phrase_sizes = sorted({len(key) for key in self._phrases}, reverse=True)
 
     @classmethod
     def from_content(cls) -> Self:
@@ -240,6 +271,10 @@ class DiagnosisMatcher(NameIndex, ComparisonRules):
         organ's inflammation in lay words named by its "-itis" ("inflammation of the
         liver" is "hepatitis")."""
         words = normal_words(text, self._spelling)
+        if self._phrase_starts.intersection(words):
+            words = self._rephrase(words)
+        if "post" in words:
+            words = self._join_post(words)
         words = [
             w
             for i, w in enumerate(words)
@@ -248,12 +283,50 @@ class DiagnosisMatcher(NameIndex, ComparisonRules):
                 and w.isalpha()
                 and i + 1 < len(words)
                 and words[i + 1] in self._organism_words
+                and words[i + 1] not in ("virus", "viruses")
+                and not (i and words[i - 1] in LETTERED)
             )
         ]
         return tuple(inflamed_organ(words, self._inflammations) or words)
 
+    def _rephrase(self, words: list[str]) -> list[str]:
+        """The table's phrases replaced, the longest first ("streptococcus pneumoniae" is
+        "pneumococcal")."""
+        out: list[str] = []
+        index = 0
+        while index < len(words):
+            for size in self._phrase_sizes if words[index] in self._phrase_starts else ():
+                replacement = self._phrases.get(tuple(words[index : index + size]))
+                if replacement is not None:
+                    out.extend(replacement)
+                    index += size
+                    break
+            else:
+                out.append(words[index])
+                index += 1
+        return out
+
+    def _join_post(self, words: list[str]) -> list[str]:
+        """ "post-infectious" is the cause word "postinfectious" when the table knows it; any
+        other "post" stays, a word that makes a name something short of the disease."""
+        out: list[str] = []
+        for word in words:
+            if out and out[-1] == "post" and "post" + word in self._class_of:
+                out[-1] = "post" + word
+            else:
+                out.append(word)
+        return out
+
     def _value_of(self, text: str) -> tuple[str, ...] | None:
         return value_key(text, self._units)
+
+    def _find_aliases(self, ident: int) -> tuple[Reading, ...]:
+        """Readings of the names an identity is known by (a few, the shortest first)."""
+        texts = sorted(self._texts.get(ident, ()), key=len)[:_ALIASES]
+        return tuple(self._form(tuple(text.split())) for text in texts)
+
+    def _one_word_names(self, ident: int) -> tuple[str, ...]:
+        return tuple(t for t in self._texts.get(ident, ()) if " " not in t)
 
     # Reading one entry ---------------------------------------------------------------------
 
@@ -305,8 +378,16 @@ class DiagnosisMatcher(NameIndex, ComparisonRules):
             tail = words[words.index("with") + 1 :]
             if 0 < len(tail) <= 4 and not self._names_disease(tail):
                 clause = frozenset(tail)
+        if "by" in words:
+            cause = words[words.index("by") + 1 :]
+            if 0 < len(cause) <= 4:
+                clause |= frozenset(cause)
+        if self._links.intersection(words):
+            clause |= self._causes(words)
+        if "post" in words:
+            clause |= self._after_operation(words)
         too_long = len(words) > _MAX_WORDS or sum(map(len, words)) > _MAX_CHARS
-        repeated = len(set(bag)) < len(bag)
+        repeated = any(n > (2 if w == "cell" else 1) for w, n in Counter(bag).items())
         return Reading(
             text=" ".join(words),
             words=words,
@@ -318,6 +399,31 @@ class DiagnosisMatcher(NameIndex, ComparisonRules):
             blocked=blocked or too_long or repeated,
         )
 
+    def _causes(self, words: tuple[str, ...]) -> frozenset[str]:
+        """The words that name a cause before "induced", "associated", "related", ...
+        ("amiodarone-induced", "Helicobacter pylori-associated"): at most two, never a word
+        that makes the name short of the disease ("non-insulin-dependent")."""
+        found: set[str] = set()
+        for index, word in enumerate(words):
+            if word not in self._links:
+                continue
+            for before in range(index - 1, max(-1, index - 1 - _CAUSE_WORDS), -1):
+                cause = words[before]
+                if cause in self._short_of or cause in ORDER_WORDS or filler(words, before):
+                    break
+                found.add(cause)
+        return frozenset(found)
+
+    @staticmethod
+    def _after_operation(words: tuple[str, ...]) -> frozenset[str]:
+        """ "post" and an operation after it ("post-thyroidectomy", "post-splenectomy") name
+        the cause of what follows; any other "post" makes a name short of the disease."""
+        found: set[str] = set()
+        for index, word in enumerate(words[:-2]):
+            if word == "post" and words[index + 1].endswith(_PROCEDURES):
+                found.update(words[index : index + 2])
+        return frozenset(found)
+
     def _base(self, words: tuple[str, ...], clause: frozenset[str]) -> int | None:
         """The identity a name has once qualifiers drop, the fewest first ("Candida albicans
         stomatitis" is "Candida stomatitis" before it is "stomatitis")."""
@@ -326,7 +432,7 @@ class DiagnosisMatcher(NameIndex, ComparisonRules):
             droppable.append(words.index("with"))
         if not droppable:
             return None
-        sizes = range(1, len(droppable) + 1) if len(droppable) <= 3 else (len(droppable),)
+        sizes = range(1, len(droppable) + 1) if len(droppable) <= 5 else (len(droppable),)
         for size in sizes:
             for dropped in itertools.combinations(droppable, size):
                 kept = " ".join(w for i, w in enumerate(words) if i not in dropped)

@@ -30,6 +30,8 @@ class NameIndex:
     _within: dict[int, set[int]]
     _apart: dict[int, set[int]]
     _curated_forms: set[int]
+    _form_of: dict[int, set[int]]
+    """The diseases a name is a named form of in the hand table (transitively)."""
     _organisms: dict[str, int]
     _harmless: frozenset[str]
     _kept_after_site: frozenset[str]
@@ -98,6 +100,7 @@ class NameIndex:
                 found |= frontier
                 frontier = {p for c in frontier for p in links.get(c, ())} - found - {child}
             self._within.setdefault(child, set()).update(found)
+            self._form_of.setdefault(child, set()).update(found)
         for disease, names in table.not_forms.items():
             parent = self._identity(disease)
             for name in names:
@@ -113,8 +116,18 @@ class NameIndex:
         return ident is not None and (ident < self._hand or ident in self._curated_forms)
 
     def _identity(self, name: str) -> int:
+        """The identity a curated name has: its own text's, else the one identity it has in
+        another word order or spacing ("squamous cell carcinoma of the lung" is the
+        terminology's "lung squamous cell carcinoma"), else a new one."""
         words = self._words(name)
         known = self._ids.get(" ".join(words))
+        if known is None and not any(w in ORDER_WORDS for w in words):
+            for shape in self._shapes(words):
+                found = self._by_shape.get(shape, set())
+                if len(found) == 1:
+                    known = next(iter(found))
+                    self._ids[" ".join(words)] = known
+                    break
         if known is None:
             known = len(self._names)
             self._names.append(name)
@@ -204,6 +217,23 @@ class NameIndex:
         }
 
     def _find_ancestors(self, ident: int) -> frozenset[int]:
+        """Every identity above one: its is-a parents and the diseases it is listed as a form
+        of (a named form or an inclusion term), transitively."""
+        found: set[int] = set()
+        frontier = self._above(ident)
+        for _ in range(8):
+            frontier -= found
+            if not frontier:
+                break
+            found |= frontier
+            frontier = {p for c in frontier for p in self._above(c)}
+        return frozenset(found)
+
+    def _above(self, ident: int) -> set[int]:
+        return self._parents.get(ident, set()) | self._within.get(ident, set())
+
+    def _find_kinds(self, ident: int) -> frozenset[int]:
+        """Every identity above one in the is-a tree alone."""
         found: set[int] = set()
         frontier = set(self._parents.get(ident, ()))
         for _ in range(8):

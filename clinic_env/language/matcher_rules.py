@@ -251,12 +251,48 @@ def _join_initials(words: list[str]) -> list[str]:
     return joined
 
 
+# Phrases that name a cause: "neuropathy due to diabetes" is "diabetic neuropathy", "poisoning
+# by lead" is "lead poisoning". They read as "by", which order-free comparison ignores and
+# after which the matcher reads the cause as detail, so that their "to" and "from" are no
+# order words ("left to right shunt"). "Metastases from" names the origin the same way.
+_CAUSE_LINKS = {
+    ("due", "to"),
+    ("secondary", "to"),
+    ("owing", "to"),
+    ("attributable", "to"),
+    ("caused", "by"),
+    ("induced", "by"),
+    ("because", "of"),
+    ("resulting", "from"),
+    ("related", "to"),
+    ("associated", "with"),
+}
+_ORIGIN_FROM = frozenset({"metastases", "metastasis", "metastatic", "secondaries", "deposits"})
+
+
 def _canonical(words: list[str]) -> list[str]:
-    """ "Not otherwise specified" is one token, so that its "not" is no negation."""
+    """ "Not otherwise specified" is one token, so that its "not" is no negation; a phrase
+    naming a cause ("due to", "caused by", "by") reads as "by"."""
     text = " ".join(words)
     if "not otherwise specified" in text:
         text = text.replace("not otherwise specified", "nos")
-    return text.split()
+    words = text.split()
+    if not any(w in ("to", "by", "of", "from", "with") for w in words):
+        return words
+    out: list[str] = []
+    index = 0
+    while index < len(words):
+        pair = tuple(words[index : index + 2])
+        if pair in _CAUSE_LINKS and out and index + 2 < len(words):
+            out.append("by")
+            index += 2
+        elif words[index] == "from" and out and out[-1] in _ORIGIN_FROM and index + 1 < len(words):
+            out.append("by")
+            index += 1
+        else:
+            out.append(words[index])
+            index += 1
+    return out
 
 
 def is_negated(words: Sequence[str]) -> bool:
@@ -359,7 +395,8 @@ _MEANINGFUL_ENDINGS = ("itis", "osis", "otic", "itic", "oma", "emia", "ism", "ia
 
 
 def typo_pair(a: str, b: str, min_length: int) -> bool:
-    """Whether ``a`` and ``b`` are one slip apart (the caller guards real word pairs)."""
+    """Whether ``a`` and ``b`` are one slip apart (the caller guards real word pairs); a
+    dropped or added letter counts from one letter shorter ("absess" for "abscess")."""
     if not (a.isalpha() and b.isalpha()) or min(len(a), len(b)) < 4:
         return False
     if slip_pair(a, b):
@@ -368,7 +405,8 @@ def typo_pair(a: str, b: str, min_length: int) -> bool:
     ends_b = [e for e in _MEANINGFUL_ENDINGS if b.endswith(e)]
     if ends_a and ends_b and ends_a[0] != ends_b[0]:
         return False
-    return min(len(a), len(b)) >= min_length and _one_edit(a, b)
+    shortest = min_length - 1 if len(a) != len(b) else min_length
+    return min(len(a), len(b)) >= shortest and _one_edit(a, b)
 
 
 def slip_pair(a: str, b: str) -> bool:

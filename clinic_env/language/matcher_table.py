@@ -83,6 +83,14 @@ class SynonymTable(Frozen):
             ovary syndrome" is a diagnosis, "polycystic ovaries" an appearance on a scan.
         units: Folded unit words ("mg", "mmhg"): a number with one of them is a value, which
             only the same value matches ("2.5 mg" is not "25 mg").
+        phrases: Names of several words written another way, replaced on both sides after the
+            spelling rules: an organism by the adjective its diseases are named with
+            ("Streptococcus pneumoniae: pneumococcal", "Staphylococcus: staphylococcal"), so
+            that "Streptococcus pneumoniae meningitis" is "pneumococcal meningitis". The
+            longest phrase wins.
+        site_parts: A site word that names part of another site's organ ("sigmoid: colonic"):
+            a prediction naming the part is more specific than a reference naming the whole
+            ("sigmoid polyp" for "colonic polyp"), never the reverse.
         forms: More specific forms that carry a name of their own, by the disease they are a
             form of ("chronic obstructive pulmonary disease: [emphysema]"): a prediction
             naming the form matches a reference naming the disease, never the reverse. A
@@ -111,6 +119,8 @@ class SynonymTable(Frozen):
     distinct_words: tuple[tuple[str, ...], ...] = ()
     kept_after_site: tuple[str, ...] = ()
     units: tuple[str, ...] = ()
+    phrases: dict[str, str] = Field(default_factory=dict)
+    site_parts: dict[str, str] = Field(default_factory=dict)
     forms: dict[str, tuple[Annotated[str, Field(min_length=1)], ...]] = Field(default_factory=dict)
     not_forms: dict[str, tuple[Annotated[str, Field(min_length=1)], ...]] = Field(
         default_factory=dict
@@ -193,6 +203,17 @@ class SynonymTable(Frozen):
                     )
                 owner[text] = (index, name)
         return groups
+
+    @field_validator("phrases")
+    @classmethod
+    def _check_phrases(cls, phrases: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        spelling = dict(info.data.get("spelling", {}))
+        for phrase, replacement in phrases.items():
+            if not normal_words(phrase, spelling) or not normal_words(replacement, spelling):
+                raise ValueError(
+                    f"phrase {phrase!r}: it or its replacement {replacement!r} is empty"
+                )
+        return phrases
 
     @field_validator("forms", "not_forms")
     @classmethod

@@ -69,7 +69,7 @@ def test_the_offline_matcher_is_precise_on_both_splits():
     for split in result.by_split.values():
         assert split.precision is not None and split.precision >= 0.98
     assert result.by_split["tuning"].accuracy >= 0.98
-    assert result.by_split["held_back"].accuracy >= 0.93
+    assert result.by_split["held_back"].accuracy >= 0.95
     for kind in ("list", "negation", "generic", "unrelated", "general"):
         assert result.by_kind[kind].accuracy == 1.0
     assert len(result.disagreements) == round((1 - result.accuracy) * result.pairs)

@@ -200,3 +200,142 @@ def test_forms_are_validated(tmp_path: Path) -> None:
     )
     with pytest.raises(ContentError, match="implied"):
         load_synonym_table(bad)
+
+
+# Third round: causes, operations, organisms, new qualifier classes -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("predicted", "truth", "same"),
+    [
+        # a cause phrase reads as detail: "due to", "caused by", "by", "metastases from"
+        ("Neuropathy due to diabetes", "Diabetic neuropathy", True),
+        ("Poisoning by lead", "Lead poisoning", True),
+        ("Foot drop due to common peroneal nerve palsy", "Foot drop", True),
+        ("Foot drop", "Foot drop due to common peroneal nerve palsy", False),
+        ("Brain metastases from lung cancer", "Brain metastasis", True),
+        ("Munchausen syndrome by proxy", "Munchausen syndrome", False),
+        # the one or two words before "induced", "associated", "dependent" name a cause
+        ("Amiodarone-induced thyrotoxicosis", "Thyrotoxicosis", True),
+        ("NSAID-induced gastric ulcer", "Peptic ulcer disease", True),
+        ("Vitamin D-dependent rickets", "Rickets", True),
+        ("Non-insulin-dependent diabetes mellitus", "Insulin-dependent diabetes mellitus", False),
+        # "post" and an operation name a cause; any other "post" stays short of the disease
+        ("Post-thyroidectomy hypothyroidism", "Hypothyroidism", True),
+        ("Post-haemorrhagic hydrocephalus", "Hydrocephalus", True),
+        ("Post-concussion syndrome", "Concussion", False),
+    ],
+)
+def test_a_stated_cause_makes_a_more_specific_form(
+    matcher: DiagnosisMatcher, predicted: str, truth: str, same: bool
+) -> None:
+    assert matcher.matches(predicted, truth) is same
+
+
+@pytest.mark.parametrize(
+    ("predicted", "truth", "same"),
+    [
+        # an organism written out is the adjective its diseases are named with
+        ("Streptococcus pneumoniae meningitis", "Pneumococcal meningitis", True),
+        ("Staphylococcus aureus pneumonia", "Staphylococcal pneumonia", True),
+        ("Staphylococcal pneumonia", "Staphylococcus aureus pneumonia", False),
+        ("Neisseria gonorrhoeae infection", "Gonococcal infection", True),
+        # a species or serotype after the genus, the site it infects, a form of the reference
+        ("Plasmodium ovale infection", "Malaria", True),
+        ("Malaria", "Plasmodium ovale infection", False),
+        ("Vibrio cholerae O139 infection", "Cholera", True),
+        ("Chlamydophila psittaci pneumonia", "Psittacosis", True),
+        ("Rickettsia prowazekii infection", "Typhus", True),
+        ("Mycobacterium kansasii infection", "Nontuberculous mycobacterial infection", True),
+        ("Meningococcal disease", "Meningococcal meningitis", False),
+        ("Chlamydia pneumoniae infection", "Sexually transmitted infection", False),
+        ("Clostridioides difficile infection", "Inflammatory bowel disease", False),
+        # the genus rule with the words both sides share, and another name of the disease
+        ("Oral Candida infection", "Oral candidiasis", True),
+        ("Schistosoma mansoni infection", "Bilharzia", True),
+        # "virus" is an organism word, and a letter after "hepatitis" stays a name
+        ("Mumps virus orchitis", "Mumps orchitis", True),
+        ("Acute hepatitis A virus infection", "Acute hepatitis A", True),
+        ("Hepatitis A virus infection", "Hepatitis C", False),
+    ],
+)
+def test_organisms_species_and_sites(
+    matcher: DiagnosisMatcher, predicted: str, truth: str, same: bool
+) -> None:
+    assert matcher.matches(predicted, truth) is same
+
+
+@pytest.mark.parametrize(
+    ("predicted", "truth", "same"),
+    [
+        ("Early miscarriage", "Miscarriage", True),
+        ("Late miscarriage", "Early miscarriage", False),
+        ("Third-degree uterine prolapse", "Uterine prolapse", True),
+        ("Incomplete Kawasaki disease", "Kawasaki disease", True),
+        ("Indirect inguinal hernia", "Inguinal hernia", True),
+        ("Direct inguinal hernia", "Indirect inguinal hernia", False),
+        ("Unstable slipped capital femoral epiphysis", "Slipped capital femoral epiphysis", True),
+        ("Acute suppurative cholangitis", "Acute cholangitis", True),
+        ("Necrotising scleritis", "Scleritis", True),
+        ("Cholesterol gallstones", "Gallstones", True),
+        ("Steroid-induced osteoporosis", "Drug-induced osteoporosis", True),
+        # a congenital or hereditary form is never the acute one
+        ("Congenital diarrhoea", "Acute diarrhoea", False),
+        # sites: of the skull, the limbs and tendons; a site never makes another disease
+        ("Lobar intracerebral haemorrhage", "Intracerebral haemorrhage", True),
+        ("Cellulitis of the right forearm", "Cellulitis", True),
+        ("Septic olecranon bursitis", "Septic bursitis", True),
+        ("Pituitary apoplexy", "Stroke", False),
+        ("Mediastinal emphysema", "Emphysema", False),
+    ],
+)
+def test_new_qualifier_classes(
+    matcher: DiagnosisMatcher, predicted: str, truth: str, same: bool
+) -> None:
+    assert matcher.matches(predicted, truth) is same
+
+
+@pytest.mark.parametrize(
+    ("predicted", "truth", "same"),
+    [
+        # a narrower word stands for the reference's wider one, never the reverse
+        ("Squamous cell carcinoma of the anus", "Anal cancer", True),
+        ("Anal cancer", "Squamous cell carcinoma of the anus", False),
+        ("Sigmoid polyp", "Colonic polyp", True),
+        ("Colonic polyp", "Sigmoid polyp", False),
+        ("Distal biceps tendon rupture", "Ruptured biceps tendon", True),
+        ("Clear cell renal cell carcinoma", "Renal cell carcinoma", True),
+        # another name of a more specific form, and a known form described
+        ("Von Recklinghausen disease", "Neurofibromatosis", True),
+        ("Cooley anaemia", "Beta thalassaemia", True),
+        ("Centrilobular emphysema", "Chronic obstructive pulmonary disease", True),
+        ("Juvenile idiopathic arthritis", "Rheumatoid arthritis", False),
+        ("Seborrhoeic dermatitis", "Atopic dermatitis", False),
+        ("Interstitial cystitis", "Urinary tract infection", False),
+        # a more general known disease never matches, nor a named look-alike
+        ("HIV infection", "Acute HIV infection", False),
+        ("Critical limb ischaemia", "Acute limb ischaemia", False),
+        ("Sickle cell disease", "Sickle cell anaemia", False),
+        ("Sickle cell anaemia", "Sickle cell disease", True),
+        ("Intestinal ischaemia", "Mesenteric ischaemia", False),
+    ],
+)
+def test_narrower_words_named_forms_and_their_limits(
+    matcher: DiagnosisMatcher, predicted: str, truth: str, same: bool
+) -> None:
+    assert matcher.matches(predicted, truth) is same
+
+
+def test_phrases_and_site_parts_are_validated(tmp_path: Path) -> None:
+    bad = tmp_path / "table.yaml"
+    bad.write_text("phrases:\n  streptococcus pneumoniae: ''\nsynonyms:\n  - [gout, podagra]\n")
+    with pytest.raises(ContentError, match="phrase"):
+        load_synonym_table(bad)
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "phrases:\n  staph: staphylococcal\nsite_parts:\n  sigmoid: colonic\n"
+        "synonyms:\n  - [gout, podagra]\n"
+    )
+    table = load_synonym_table(good)
+    assert table.phrases == {"staph": "staphylococcal"}
+    assert table.site_parts == {"sigmoid": "colonic"}

@@ -94,6 +94,10 @@ def test_lists_split_on_every_separator_but_hedges_keep_their_slash() -> None:
         ("ileus", "ileum", False),
         ("hypothyroidism", "hyperthyroidism", False),
         ("gout", "goat", False),
+        ("absess", "abscess", True),
+        ("wegner", "wegener", True),
+        ("absces", "abscess", True),
+        ("abcess", "abscesx", False),
     ],
 )
 def test_typo_pairs(a: str, b: str, slip: bool) -> None:
@@ -113,3 +117,12 @@ def test_diseases_named_after_their_genus() -> None:
     assert organism_disease("brucella", "brucellosis")
     assert not organism_disease("toxoplasma", "histoplasmosis")
     assert not organism_disease("candida", "candy")
+
+
+def test_a_cause_phrase_reads_as_by() -> None:
+    assert normal_words("neuropathy due to diabetes", {}) == ["neuropathy", "by", "diabete"]
+    assert normal_words("anaemia secondary to chronic kidney disease", {})[1] == "by"
+    assert normal_words("metastases from breast cancer", {})[1] == "by"
+    # "to" keeps its order elsewhere, and a phrase at the end is left alone
+    assert normal_words("left to right shunt", {}) == ["left", "to", "right", "shunt"]
+    assert normal_words("secondary to", {}) == ["secondary", "to"]
