@@ -79,7 +79,9 @@ class RewardLedger:
         what its cap has left this episode."""
         self.total_cost_usd += turn.cost_usd
         weights = self.spec.turn
-        parts = {name: weights[name] * signal(turn) for name, signal in self._signals.items()}
+        parts: dict[str, float] = {
+            name: weights[name] * signal(turn) for name, signal in self._signals.items()
+        }
         for name, left in self._left_under_cap.items():
             if parts[name] > 0:
                 parts[name] = min(parts[name], left)
