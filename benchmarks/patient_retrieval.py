@@ -1,6 +1,7 @@
 """Offline patient retrieval: does the patient answer the history question it was asked?
 
-Run: ``python benchmarks/patient_retrieval.py [--dataset NAME_OR_PATH ...] [--by-topic]``.
+Run: ``python benchmarks/patient_retrieval.py [--dataset NAME_OR_PATH ...] [--by-topic]
+[--held-out 1-5] [--misses]``.
 Asks natural history questions (several phrasings per topic: presenting complaint, history of
 the present illness, past history, medications, allergies, work, smoking, alcohol, home,
 family, sexual health and contraception, review of systems) of a fresh plain patient (who
@@ -8,7 +9,8 @@ tells every relevant fact when first asked) on every case of the bundled set and
 fixture files of each public format, and prints two figures per dataset and overall:
 
 - **asked-fact recall**: of the (question, case) pairs where the case holds a fact of the
-  asked topic, the share whose reply tells one;
+  asked topic, the share whose reply tells one (a compound question counts once per topic it
+  asks that the case holds, so its reply must answer each);
 - **off-topic replies**: of all pairs, the share whose reply tells a fact of another topic
   (outside the categories the question may draw on), or denies when the case holds a fact of
   the asked topic that is not itself a denial.
@@ -54,6 +56,10 @@ class Topic:
     """A regular expression over the folded fact text; empty: every fact of the categories."""
     allowed: tuple[str, ...] = ()
     """Further categories a reply may draw on without being off-topic."""
+    parts: tuple[Topic, ...] = ()
+    """For a compound question (one that asks several topics at once): the topics it asks.
+    Each part the case holds a fact of counts as one asked fact, so that a reply must answer
+    every part to score them all; a fact of any part is on topic."""
 
     def expected(self, case: Case) -> set[int]:
         pattern = re.compile(rf"\b(?:{self.words})") if self.words else None
@@ -175,7 +181,8 @@ TOPICS: tuple[Topic, ...] = (
             "Do you use any contraception?",
         ),
         ANY,
-        r"sexual|sexually|contracept|coil\b|iud\b|intrauterine|condom|intercourse|the pill\b",
+        r"sexual|sexually|contracept|coil\b|iud\b|intrauterine|condom|intercourse|the pill\b|"
+        r"mini pill|progesterone only pill",
         allowed=SOCIAL,
     ),
     Topic(
@@ -308,13 +315,231 @@ HELD_OUT_4 = {
     "systems: urine": ("Any urinary symptoms?", "Passing urine okay?"),
     "systems: cough": ("Any cough?", "Coughing up anything?"),
 }
-"""A fifth set, written last and never tuned on (``--held-out 4``): the honest figure for
-phrasings the lexicon has not seen."""
+"""A fifth set (``--held-out 4``), written last and held out until set 6 (``HELD_OUT_5``) was
+written: 77.2% recall and 9.7% off-topic at its first run. It then became a tuning set, like
+sets 1-3, for the lexicon's generalisation work (shorthand, slips of the keyboard, compound
+questions, word groups and cues by class)."""
+
+
+HELD_OUT_5 = {
+    "presenting complaint": (
+        "Tell me what's brought you here.",
+        "So, what's up?",
+        "What's the reason for your visit today?",
+        "I'm sorry you're feeling poorly. What's happened?",
+        "Whats the matter?",
+        "What symptoms have you been having?",
+        "Hi, I'm one of the doctors on the team. What's your main concern today?",
+        "What would you like help with?",
+        "Waht brings you to the clinic?",
+    ),
+    "present illness": (
+        "Tell me more about how it started.",
+        "How long have you had it?",
+        "Did it come on suddenly or gradually?",
+        "That sounds awful, when did it first begin?",
+        "Walk me through what happened.",
+        "Is it constant or does it come and go?",
+        "Does anything help it?",
+        "How long's this been going on for?",
+        "Whens it at its worst?",
+    ),
+    "past history": (
+        "Any PMH?",
+        "Do you have any chronic illnesses like diabetes or asthma?",
+        "Tell me about your past medical history.",
+        "Have you ever had surgery?",
+        "Any previous hospital admissions?",
+        "Are you generally healthy?",
+        "Has a doctor ever told you that you have a long-term condition?",
+        "Any medical histroy I should be aware of?",
+        "Thanks for telling me that. Have you had any health problems before this?",
+    ),
+    "medications": (
+        "Any meds?",
+        "What meds are you on?",
+        "Tell me about any medicines you take.",
+        "Are you on any prescription drugs?",
+        "Do you take anything over the counter, or any supplements?",
+        "Do you use any sprays, drops or injections?",
+        "Are you taking any medecines at the moment?",
+        "Has your GP put you on anything?",
+        "That must be hard for you. Are you on any medication for it?",
+        "Any repeat prescriptions?",
+    ),
+    "allergies": (
+        "Any known drug allergies?",
+        "Do any medications give you a rash or make you unwell?",
+        "Tell me about any allergies.",
+        "Are you allergic to penicillin or anything else?",
+        "Has any medicine ever caused you a reaction?",
+        "Any alergies?",
+        "Any allergies to foods, drugs or latex?",
+        "Is there anything you're sensitive to?",
+        "Before I prescribe anything, are you allergic to any medication?",
+    ),
+    "work": (
+        "What's your line of work?",
+        "Where do you work?",
+        "Tell me a bit about your job.",
+        "Are you retired or still working?",
+        "Are you employed at the moment?",
+        "Are you in school?",
+        "What is your profession?",
+        "Does your work involve anything hazardous?",
+        "What do u do for work?",
+        "Whats your occupaton?",
+    ),
+    "smoking": (
+        "I'm sorry to hear that. Do you smoke?",
+        "Do you smoke or vape at all?",
+        "How many cigs do you smoke?",
+        "Ever been a smoker?",
+        "Tell me about smoking.",
+        "Do you use e-cigarettes?",
+        "Any tobacco use, past or present?",
+        "Do you smkoe?",
+        "Have you ever smoked? If so, how much?",
+        "Any history of smoking?",
+    ),
+    "alcohol": (
+        "Any ETOH?",
+        "How much do you drink, roughly?",
+        "Do you have a drink most days?",
+        "How many beers or glasses of wine a week?",
+        "Tell me about your drinking.",
+        "Do you drink any booze?",
+        "Any alcohol use?",
+        "Do you drink alchohol?",
+        "Do you drink socially?",
+        "How much liquor do you drink?",
+    ),
+    "home": (
+        "Tell me about your home life.",
+        "Do you live on your own?",
+        "Do you have family at home?",
+        "What kind of house do you live in?",
+        "Is there anyone who looks after you at home?",
+        "Do you live in a house or an apartment?",
+        "Who do you live wiht?",
+        "How are things at home?",
+        "Are you living by yourself?",
+    ),
+    "family": (
+        "Any family hx of heart disease or cancer?",
+        "Tell me about your family's health.",
+        "Did your mum or dad have any medical problems?",
+        "Does anyone in your family have diabetes, heart trouble or cancer?",
+        "Are there any conditions in your family that you know of?",
+        "Any relatives with similar problems?",
+        "Are your mom and dad healthy?",
+        "Any family histroy?",
+        "Has anybody in your family had anything like this?",
+    ),
+    "sexual health": (
+        "I need to ask some personal questions. Are you sexually active?",
+        "Do you use condoms?",
+        "What form of contraception are you using?",
+        "Are you using any birth control?",
+        "Any sexual partners at the moment?",
+        "Do you have a regular partner?",
+        "Do you use protection when you have sex?",
+        "Are you on the coil, the pill or anything?",
+        "Any contaceptive use?",
+        "Do you have sex with men, women or both?",
+    ),
+    "systems: fever": (
+        "Any fever or chills?",
+        "Have you had a high temp?",
+        "Have you been sweaty at night?",
+        "Have you felt hot and cold?",
+        "Any night sweats?",
+        "Have you measured your temperature?",
+        "Any rigors?",
+        "Have you had a fevr?",
+        "Did you feel feverish or shaky?",
+    ),
+    "systems: weight": (
+        "Any unintentional weight loss?",
+        "Have you gained weight?",
+        "Have you been getting thinner?",
+        "Do your clothes still fit?",
+        "How's your weight been?",
+        "Have you lost any pounds?",
+        "Have you noticed any change in your weight or appetite?",
+        "Any wieght loss?",
+        "Have you lost or put on any kilos?",
+    ),
+    "systems: urine": (
+        "Any dysuria?",
+        "Does it sting when you wee?",
+        "Any problems peeing?",
+        "Are you going to the bathroom more often?",
+        "Any blood in your urine?",
+        "Do you get up at night to pass water?",
+        "Any urinary frequency or urgency?",
+        "Any truoble with urination?",
+        "How's your bladder?",
+    ),
+    "systems: cough": (
+        "Any coughing fits?",
+        "Have you been bringing up sputum?",
+        "Is your cough dry or productive?",
+        "Have you got a cough?",
+        "Any SOB or cough?",
+        "Have you coughed up any blood?",
+        "Is there any coughing at night?",
+        "Any coughign?",
+        "Have you had a chesty cough?",
+    ),
+}
+COMPOUND_5 = {
+    ("smoking", "alcohol"): (
+        "Do you smoke or drink?",
+        "Any smoking or alcohol?",
+        "How much do you smoke and drink?",
+    ),
+    ("past history", "medications"): (
+        "Any medical problems, and what meds are you on?",
+        "Do you have any health conditions or take any regular medicines?",
+        "Tell me about your PMH and any medications.",
+    ),
+    ("medications", "allergies"): (
+        "What medications do you take, and are you allergic to any?",
+        "Any meds or allergies?",
+    ),
+    ("work", "home"): (
+        "What do you do for work, and who do you live with?",
+        "Tell me about your job and your home situation.",
+    ),
+    ("systems: fever", "systems: cough"): ("Any fevers or coughing?",),
+    ("systems: weight", "systems: fever"): ("Any weight loss or night sweats?",),
+    ("past history", "family"): ("Any medical problems yourself, or in the family?",),
+}
+"""A sixth set (``--held-out 5``), written before any of the generalisation work, in styles
+not in sets 0-4: lay and American wording, abbreviations (PMH, meds, ETOH, SOB, hx), indirect
+requests ("tell me about ..."), questions after a word of empathy, typos, and compound
+questions that ask two topics at once (each part scored). Never tuned on: it was run twice
+only, once before that work (76.7% recall, 6.4% off-topic) and once after it (see the
+change that brought it), as the honest before-and-after figure for phrasings the lexicon had
+not seen. Run again, it is no longer unseen: write a new set for the next such figure."""
 
 
 def held_out(which: int) -> tuple[Topic, ...]:
-    phrasings = {1: HELD_OUT, 2: HELD_OUT_2, 3: HELD_OUT_3, 4: HELD_OUT_4}[which]
-    return tuple(replace(topic, questions=phrasings[topic.name]) for topic in TOPICS)
+    phrasings = {1: HELD_OUT, 2: HELD_OUT_2, 3: HELD_OUT_3, 4: HELD_OUT_4, 5: HELD_OUT_5}[which]
+    topics = tuple(replace(topic, questions=phrasings[topic.name]) for topic in TOPICS)
+    if which == 5:
+        by_name = {topic.name: topic for topic in TOPICS}
+        topics += tuple(
+            Topic(
+                " + ".join(names),
+                questions,
+                (),
+                parts=tuple(by_name[name] for name in names),
+            )
+            for names, questions in COMPOUND_5.items()
+        )
+    return topics
 
 
 @dataclass
@@ -360,13 +585,16 @@ def measure(cases: Iterable[Case], topics: Sequence[Topic] = TOPICS) -> dict[str
     for case in cases:
         for topic in topics:
             tally = tallies[topic.name]
-            expected = topic.expected(case)
+            parts = topic.parts or (topic,)
             for question in topic.questions:
                 told, text = ask(case, question)
                 tally.asked += 1
-                wrong = any(not topic.on_topic(case, i) for i in told)
-                hit = bool(expected & set(told))
-                if expected:
+                wrong = any(not _on_topic(parts, case, i) for i in told)
+                for part in parts:
+                    expected = part.expected(case)
+                    if not expected:
+                        continue
+                    hit = bool(expected & set(told))
                     tally.held += 1
                     tally.recalled += hit
                     if not hit and _is_denial(text):
@@ -375,16 +603,21 @@ def measure(cases: Iterable[Case], topics: Sequence[Topic] = TOPICS) -> dict[str
     return tallies
 
 
+def _on_topic(parts: Sequence[Topic], case: Case, fact: int) -> bool:
+    return any(part.on_topic(case, fact) for part in parts)
+
+
 def misses(cases: Iterable[Case], topics: Sequence[Topic] = TOPICS) -> list[str]:
     """One line per question a case holds the answer to but the reply did not tell."""
     lines = []
     for case in cases:
         for topic in topics:
-            expected = topic.expected(case)
+            parts = topic.parts or (topic,)
             for question in topic.questions:
                 told, text = ask(case, question)
-                off = [i for i in told if not topic.on_topic(case, i)]
-                if (expected and not expected & set(told)) or off:
+                off = [i for i in told if not _on_topic(parts, case, i)]
+                missed = [p for p in parts if p.expected(case) and not p.expected(case) & set(told)]
+                if missed or off:
                     lines.append(f"{case.id}: {question!r} -> {text[:90]!r} off={off}")
     return lines
 
@@ -408,7 +641,7 @@ def main() -> None:
     parser.add_argument("--by-topic", action="store_true", help="print a line per topic too")
     parser.add_argument("--misses", action="store_true", help="list every missed question")
     parser.add_argument(
-        "--held-out", type=int, choices=(1, 2, 3, 4), help="ask held-out phrasings (a set 1-4)"
+        "--held-out", type=int, choices=(1, 2, 3, 4, 5), help="ask held-out phrasings (set 1-5)"
     )
     args = parser.parse_args()
     topics = held_out(args.held_out) if args.held_out else TOPICS

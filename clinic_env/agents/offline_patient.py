@@ -31,6 +31,10 @@ from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import Fact, PatientView
 from clinic_env.schema.persona import BiasBehaviour, Persona, PersonaBehaviour
 
+MOST_PARTS = 3
+"""A question asking several things at once is answered a fact per part, up to this many,
+however few words the persona uses."""
+
 
 class PatientPhrases(Frozen):
     unknown: tuple[str, ...]
@@ -217,13 +221,14 @@ class OfflinePatient:
         """The facts to tell, and whether a relevant fact was held back."""
         candidates: Sequence[int]
         untold = [i for i in self.index.story_order if i not in self.told]
+        most = 1 + round(self.behaviour.verbosity * 2)
         if asked.is_open and asked.topics <= STORY_TOPICS:
             candidates = untold
         else:
-            candidates = self.index.relevant(asked)
+            candidates, parts = self.index.answer(asked)
+            most = max(most, min(MOST_PARTS, parts))
             if not candidates and self._about_the_complaint(asked):
                 candidates = untold
-        most = 1 + round(self.behaviour.verbosity * 2)
         chosen: list[int] = []
         held_back = False
         for i in candidates:
@@ -242,13 +247,13 @@ class OfflinePatient:
 
     def _about_the_complaint(self, asked: Question) -> bool:
         """A question about the complaint itself ("when did it start?", "is it getting
-        worse?"), naming nothing else the case holds: the story answers it when no fact
-        answers it by its words."""
+        worse?"), naming nothing else the case holds and no topic of the history ("any sexual
+        health concerns?"): the story answers it when no fact answers it by its words."""
         words = self.words
         complaint = asked.topics & set(STORY_CATEGORIES)
         history = asked.topics & words.history_categories
         held = words.specific(asked.terms) & set(self.index.postings)
-        return bool(complaint) and not history and not held and not asked.ice
+        return bool(complaint) and not history and not held and not asked.ice and not asked.groups
 
     def _dares(self, fact: int) -> bool:
         """Whether the biases' guard lets a fact out this time (drawn afresh at each ask)."""

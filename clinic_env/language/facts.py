@@ -10,6 +10,11 @@ facts of that category or topic only, matching an illness it names strictly; a q
 the illness itself from the story (presenting complaint, its history, the review of systems)
 by the words and word groups it shares with the facts; a guess at or proposal of a diagnosis
 by no fact at all, whatever it names.
+
+A question may ask several things at once ("do you smoke or drink?", "any medical problems,
+and what medication are you on?", "any fevers or coughing?"): its answers are ordered so that
+the first tells one part, the next another, and so on (:meth:`FactIndex.answer`), before
+any second fact of a part already told.
 """
 
 from __future__ import annotations
@@ -50,20 +55,79 @@ class FactIndex:
     """Each fact's category."""
     topics: tuple[frozenset[str], ...]
     """Each fact's category and the sensitive topics it touches (see the lexicon)."""
-    answers: dict[Question, tuple[int, ...]] = field(default_factory=dict)
-    """Relevant facts per question already asked of this case (a pure function of both)."""
+    answers: dict[Question, tuple[tuple[int, ...], int]] = field(default_factory=dict)
+    """Relevant facts per question already asked of this case, and how many of the first
+    tell a part of it not told before them (a pure function of both)."""
 
     def relevant(self, asked: Question) -> tuple[int, ...]:
-        """The facts that answer ``asked``, best first (ties in case order)."""
+        """The facts that answer ``asked``, best first (ties in case order), one per asked
+        part first where it asks several."""
+        return self.answer(asked)[0]
+
+    def answer(self, asked: Question) -> tuple[tuple[int, ...], int]:
+        """:meth:`relevant`'s facts, and how many of the first each tell another asked part
+        (0 where the question asks one thing)."""
         known = self.answers.get(asked)
         if known is not None:
             return known
-        found = self._answer(asked)
+        found = self._spread(asked, self._find(asked))
+        if asked.symptoms is not None:
+            found = self._with_symptoms(found, self._story(asked.symptoms))
         if len(self.answers) < MAX_REMEMBERED_QUESTIONS:
             self.answers[asked] = found
         return found
 
-    def _answer(self, asked: Question) -> tuple[int, ...]:
+    def _spread(self, asked: Question, found: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+        """``found`` with a fact of each part the question asks first, in the order their
+        best facts came, and the number of those."""
+        parts = self._parts(asked)
+        if len(parts) < 2 or len(found) < 2:
+            return found, 0
+        first: list[int] = []
+        rest: list[int] = []
+        covered: set[str] = set()
+        for fact in found:
+            covers = self._covers(fact, parts)
+            if covers - covered:
+                first.append(fact)
+                covered |= covers
+            else:
+                rest.append(fact)
+        return (*first, *rest), (len(first) if len(first) > 1 else 0)
+
+    @staticmethod
+    def _with_symptoms(
+        history: tuple[tuple[int, ...], int], story: tuple[int, ...]
+    ) -> tuple[tuple[int, ...], int]:
+        """A history answer with the story's answer to the question's symptom clauses: the
+        history's first facts (one per part), then the story's first, then the rest."""
+        found, parts = history
+        if not story:
+            return history
+        if not found:
+            return story, 0
+        lead = max(parts, 1)
+        rest = [fact for fact in (*found[lead:], *story[1:]) if fact != story[0]]
+        return (*found[:lead], story[0], *rest), lead + 1
+
+    def _parts(self, asked: Question) -> frozenset[str]:
+        """What a question asks, part by part: the topic groups it names ("smoke", "drink")
+        and the history categories no named group stands for; for a question about the
+        illness, the word groups it names beyond the complaint as such ("fever", "cough")."""
+        words = lexicon()
+        history = asked.topics & words.history_categories
+        if history or asked.groups:
+            named = {words.topic_groups[g] for g in asked.groups}
+            return asked.groups | (history - named)
+        return frozenset(t for t in words.specific(asked.terms) if t.startswith("#"))
+
+    def _covers(self, fact: int, parts: frozenset[str]) -> set[str]:
+        covers = parts & self.fact_terms[fact]
+        if self.categories[fact] in parts:
+            covers = covers | {self.categories[fact]}
+        return set(covers)
+
+    def _find(self, asked: Question) -> tuple[int, ...]:
         if asked.kind != "ask" or asked.is_probe:
             return ()
         words = lexicon()
@@ -119,7 +183,10 @@ class FactIndex:
     def _story(self, asked: Question) -> tuple[int, ...]:
         """Facts scoring at least the threshold (lower for a case of few facts): the story's facts
         when any qualify; else the patient's own past or social history, by words other than the
-        complaint's generic ones ("start", "problem"), which would match any history."""
+        complaint's generic ones ("start", "problem") and those describing it ("all the time",
+        "at night"), which would match any history. A word group asked that no story fact holds
+        ("any weight loss?" where the weight is filed with the social history) is looked for
+        there too, after the story."""
         scores: dict[int, float] = {}
         terms = asked.terms - lexicon().filler
         for term in terms:
@@ -132,11 +199,17 @@ class FactIndex:
         ranked = sorted((-score, fact) for fact, score in scores.items() if score >= threshold)
         found = [fact for _, fact in ranked]
         story = [fact for fact in found if self.categories[fact] in STORY_TOPICS]
-        if story:
-            return tuple(story)
-        specific = lexicon().specific(terms)
-        own = [f for f in found if self.categories[f] in OWN_HISTORY]
-        return tuple(fact for fact in own if self._weight(specific, fact) >= threshold)
+        specific = lexicon().specific(terms) - lexicon().attributes
+        own = [
+            fact
+            for fact in found
+            if self.categories[fact] in OWN_HISTORY and self._weight(specific, fact) >= threshold
+        ]
+        if not story:
+            return tuple(own)
+        told = set().union(*(self.fact_terms[fact] for fact in story))
+        missing = {t for t in specific if t.startswith("#")} - told
+        return (*story, *(fact for fact in own if self.fact_terms[fact] & missing))
 
 
 @functools.lru_cache(maxsize=4096)

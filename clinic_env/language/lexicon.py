@@ -11,6 +11,12 @@ plan is a *proposal*: the patient's reply to either never depends on the name, s
 can be told from another by the reply (the answer-oracle rule of the design). A history
 question that names an illness ("have you had X before?", "does anyone in your family have
 X?") is answered from the facts of that category alone, matching the name strictly.
+
+Before a question is read, its shorthand is written out (``rewrites``: "PMH", "meds", "SOB",
+"ETOH", "u"; facts get the same), and a longer word the lexicon does not know that is one
+slip of the keyboard from a word it does ("alergies", "histroy") is read as that word (see
+:meth:`Lexicon.correct`). A question about the complaint's own character ("is it there all
+the time?", "does it come and go?") asks about the illness now, as a cue would.
 """
 
 from __future__ import annotations
@@ -35,6 +41,16 @@ _RAW_TOKENS = re.compile(r"[A-Za-z0-9]+")
 _WH_WORDS = frozenset(("what", "when", "where", "which", "who", "why", "how", "tell"))
 _MIN_SUFFIXED = 6
 """Shortest word a diagnosis suffix marks ("otitis" yes, "coma" no)."""
+_MIN_TYPO = 5
+"""Shortest word read as a slip of the keyboard (two letters swapped: "smkoe")."""
+_MIN_SLIPPED = 6
+"""Shortest word meant by a letter left out, added or replaced by a vowel ("alergies"):
+shorter ones are too often other words ("fight" for "flight", "metal" for "meal")."""
+_MIN_REPLACED = 8
+"""Shortest word meant by one wrong consonant."""
+_VOWELS = frozenset("aeiouy")
+_COMPLAINT_PRONOUNS = frozenset(("it", "this", "that"))
+"""Words by which a question refers to the complaint itself ("is it constant?")."""
 
 
 class LexiconFile(Frozen):
@@ -43,6 +59,9 @@ class LexiconFile(Frozen):
     related_topics: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     sensitive_topics: tuple[str, ...]
     category_cues: dict[FactCategory, tuple[str, ...]]
+    paired_cues: dict[FactCategory, tuple[tuple[str, str], ...]] = Field(default_factory=dict)
+    """Two word groups that together, in one clause, ask about a category neither asks
+    alone ("did a medicine bring you out in a rash?": allergies)."""
     history_categories: tuple[FactCategory, ...]
     category_overrides: dict[FactCategory, tuple[FactCategory, ...]]
     filler_words: tuple[str, ...]
@@ -63,16 +82,25 @@ class LexiconFile(Frozen):
     plan_verbs: tuple[str, ...]
     rapport: dict[str, tuple[str, ...]]
     yes_no_openers: tuple[str, ...]
+    rewrites: dict[str, str] = Field(default_factory=dict)
+    """Shorthand written out before reading (folded words or phrases: "pmh", "etoh")."""
+    known_words: tuple[str, ...] = ()
+    """Everyday words one letter from a lexicon word, never read as a slip for it."""
 
     @model_validator(mode="after")
     def _known_groups(self) -> LexiconFile:
         related = {name for names in self.related_topics.values() for name in names}
         named = set(self.topics) | set(self.sensitive_topics) | set(self.related_topics) | related
+        named |= {group for pairs in self.paired_cues.values() for pair in pairs for group in pair}
         unknown = sorted(named - set(self.groups))
         if unknown:
             raise ValueError(f"topics name groups that do not exist: {', '.join(unknown)}")
         if not set(self.statement_frames) <= set(self.guess_frames):
             raise ValueError("every statement frame must also be a guess frame")
+        written = " " + " | ".join(fold(v) for v in self.rewrites.values()) + " "
+        looping = sorted(k for k in self.rewrites if f" {fold(k)} " in written)
+        if looping:
+            raise ValueError(f"rewrites whose results are rewritten again: {', '.join(looping)}")
         return self
 
 
@@ -99,6 +127,9 @@ class Question:
     """The topic groups the question names (smoking, work, contraception, ...)."""
     is_statement: bool = False
     """No question mark and no question opening: the doctor says something rather than asks."""
+    symptoms: Question | None = field(default=None, repr=False)
+    """For a history question that also asks about symptoms in a clause of its own ("any
+    fever, and do you smoke?"): that clause read alone, answered from the story too."""
 
 
 @functools.lru_cache(maxsize=65536)
@@ -127,11 +158,45 @@ def _is_abbreviation(name: str) -> bool:
     return " " not in name.strip() and sum(c.isupper() for c in name) >= 2
 
 
+def _slip(typed: str, word: str) -> bool:
+    """Whether ``typed`` is ``word`` with one slip of the keyboard inside it: two neighbouring
+    letters swapped; in a longer word a letter left out or one added (not the first or last,
+    where a different word is likelier: "slight", "tables") or a vowel for a vowel; in a
+    long word any letter for another."""
+    if typed[0] != word[0] or abs(len(typed) - len(word)) > 1:
+        return False
+    if len(typed) == len(word):
+        differ = [i for i, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b]
+        if len(differ) == 2:
+            i, j = differ
+            return j == i + 1 and typed[i] == word[j] and typed[j] == word[i]
+        if len(differ) != 1 or len(word) < _MIN_SLIPPED:
+            return False
+        a, b = typed[differ[0]], word[differ[0]]
+        return (a in _VOWELS and b in _VOWELS) or len(word) >= _MIN_REPLACED
+    if len(word) < _MIN_SLIPPED:
+        return False
+    short, long = (typed, word) if len(typed) < len(word) else (word, typed)
+    at = next((i for i, (a, b) in enumerate(zip(short, long, strict=False)) if a != b), len(short))
+    return 0 < at < len(short) and short[at:] == long[at + 1 :]
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
 class Lexicon:
     """Term extraction and question reading; built once and shared by every patient."""
 
     def __init__(self, data: LexiconFile) -> None:
         self.data = data
+        # shorthand written out: single words by lookup, phrases ("h o") by search
+        self._rewrite_words = {
+            fold(k): fold(v) for k, v in data.rewrites.items() if " " not in fold(k)
+        }
+        self._rewrite_phrases = tuple(
+            (f" {fold(k)} ", f" {fold(v)} ") for k, v in data.rewrites.items() if " " in fold(k)
+        )
         self._word_groups: dict[str, set[str]] = {}
         self._phrase_groups: list[tuple[str, str]] = []
         for name, members in data.groups.items():
@@ -160,6 +225,7 @@ class Lexicon:
             category: frozenset(word_stem(fold(cue)) for cue in cues if " " not in cue.strip())
             for category, cues in data.category_cues.items()
         }
+        self._spanning_cues, self._paired_cues = self._compound_cues()
         history_cues = " ".join(" ".join(data.category_cues[c]) for c in data.history_categories)
         story_cues = data.category_cues.get("presenting_complaint", ()) + data.category_cues.get(
             "history_of_present_illness", ()
@@ -169,10 +235,21 @@ class Lexicon:
         self.filler = self.terms(" ".join(data.filler_words)) - set(self.topic_groups)
         """Terms that say nothing about what is asked (kept out of matching)."""
         self._not_content = (self.terms(history_cues) | self.filler) - set(self.topic_groups)
+        # word groups of the history's cues and topics ("tablets", "family", "smoke")
+        self._history_groups = frozenset(
+            t for t in self.terms(history_cues) | set(self.topic_groups) if t.startswith("#")
+        )
         self.open_questions = _padded_phrases(data.open_questions)
         self.diagnosis_probes = _padded_phrases(data.diagnosis_probes)
         self.yes_no_openers = frozenset(fold(word) for word in data.yes_no_openers)
         self._openers = self.yes_no_openers | _WH_WORDS
+        # where a message starts another question: a full stop, or a comma or "and" before
+        # a question's opening word ("any fever, and do you smoke?"; not "any heart
+        # problems, strokes or diabetes in the family?")
+        self._questions = re.compile(
+            rf"[?.!;]|(?:,|,?\s+(?:and|or|but))\s+(?=(?:{'|'.join(sorted(self._openers))})\b)",
+            re.IGNORECASE,
+        )
         self._ice = {kind: _padded_phrases(p) for kind, p in data.ice.items()}
         self._guess_frames = _padded_phrases(data.guess_frames)
         self._statement_frames = frozenset(_padded_phrases(data.statement_frames))
@@ -182,6 +259,7 @@ class Lexicon:
         self._plan_subjects = _padded_phrases(data.plan_subjects)
         self._plan_verbs = frozenset(word_stem(fold(v)) for v in data.plan_verbs)
         self._attributes = frozenset(word_stem(fold(w)) for w in data.attribute_words)
+        self.attributes = self._attributes  # words describing the complaint ("constant")
         self._prepositions = frozenset(fold(w) for w in data.location_prepositions)
         self._body_parts = frozenset(word_stem(fold(w)) for w in data.body_parts)
         self._diagnosis_words = frozenset(word_stem(fold(w)) for w in data.diagnosis_words)
@@ -191,6 +269,90 @@ class Lexicon:
         )
         self._lay = frozenset(self._word_groups) | self._attributes | self._body_parts
         self._kb_phrases, self._kb_abbreviations = self._known_names()
+        self._targets, self._known = self._vocabulary()
+
+    def _compound_cues(
+        self,
+    ) -> tuple[dict[str, tuple[str, ...]], tuple[tuple[str, frozenset[str]], ...]]:
+        """Cue phrases holding a clause break ("fit and well"), found in the whole message
+        rather than clause by clause; and the paired cues, as the pair's group ids."""
+        spanning: dict[str, tuple[str, ...]] = {
+            category: tuple(p for p in phrases if _CLAUSES.search(p.strip()))
+            for category, phrases in self._cue_phrases.items()
+        }
+        paired: tuple[tuple[str, frozenset[str]], ...] = tuple(
+            (category, frozenset(f"#{group}" for group in pair))
+            for category, pairs in self.data.paired_cues.items()
+            for pair in pairs
+        )
+        return spanning, paired
+
+    def _vocabulary(self) -> tuple[dict[str, set[str]], frozenset[str]]:
+        """The words a slip may be read as (the groups', cues' and open questions' words of
+        five letters or more, by each form with one letter left out, itself included), and
+        the words never read as a slip: every word of the lexicon and of the knowledge base's
+        names and findings, stop words, and their stems."""
+        data = self.data
+        targets: dict[str, set[str]] = {}
+        sources = (
+            *data.groups.values(),
+            *data.category_cues.values(),
+            data.open_questions,
+            tuple(data.rewrites),
+        )
+        for phrase in (p for group in sources for p in group):
+            for word in fold(phrase).split():
+                if len(word) >= _MIN_TYPO - 1 and word not in STOP_WORDS:
+                    for key in {word} | _deletions(word):
+                        targets.setdefault(key, set()).add(word)
+        known = set(STOP_WORDS)
+        for value in data.model_dump().values():
+            known.update(fold(" ".join(_strings(value))).split())
+        for disease in diseases():
+            names = (disease.name, *disease.aliases, *disease.findings)
+            known.update(fold(" ".join(names)).split())
+        known.update({word_stem(w) for w in known})
+        return targets, frozenset(known)
+
+    def correct(self, word: str) -> str:
+        """``word`` (folded), or the lexicon word it is one slip of the keyboard from, where
+        it is long enough, not itself a known word or a form of one, and the slip is of one
+        word only."""
+        if len(word) < _MIN_TYPO or word in self._known or not word.isalpha():
+            return word
+        return self._corrected(word)
+
+    @functools.lru_cache(maxsize=16384)  # noqa: B019 - one lexicon per process
+    def _corrected(self, word: str) -> str:
+        if word_stem(word) in self._known:
+            return word
+        found = set(self._targets.get(word, ()))
+        for key in _deletions(word):
+            found.update(self._targets.get(key, ()))
+        slips = {w for w in found if w != word and _slip(word, w)}
+        stems = {word_stem(w) for w in slips}
+        return min(slips) if len(stems) == 1 else word
+
+    def rewrite(self, folded: str) -> str:
+        """Folded text with its shorthand written out ("pmh" - "past medical history")."""
+        table = self._rewrite_words
+        words = folded.split()
+        if any(w in table for w in words):
+            folded = " ".join(table.get(w, w) for w in words)
+        if self._rewrite_phrases:
+            padded = f" {folded} "
+            for phrase, written in self._rewrite_phrases:
+                if phrase in padded:
+                    padded = padded.replace(phrase, written)
+            folded = padded.strip()
+        return folded
+
+    @functools.lru_cache(maxsize=65536)  # noqa: B019 - one lexicon per process
+    def normal(self, text: str) -> str:
+        """A doctor's message as the patient reads it: folded, slips of the keyboard read as
+        the words meant, shorthand written out."""
+        words = fold(text).split()
+        return self.rewrite(" ".join(self.correct(w) for w in words))
 
     def _group_ids(self) -> set[str]:
         ids = {g for groups in self._word_groups.values() for g in groups}
@@ -215,8 +377,8 @@ class Lexicon:
     @functools.lru_cache(maxsize=65536)  # noqa: B019 - one lexicon per process
     def terms(self, text: str) -> frozenset[str]:
         """Stems of the meaningful words of ``text`` and the ids of their word groups (no stop
-        words, no stray letters such as the "t" of "can't")."""
-        folded = fold(text)
+        words, no stray letters such as the "t" of "can't"), its shorthand written out."""
+        folded = self.rewrite(fold(text))
         found: set[str] = set()
         for word in folded.split():
             if word in STOP_WORDS or (len(word) == 1 and not word.isdigit()):
@@ -248,21 +410,25 @@ class Lexicon:
 
     def _clause_categories(self, text: str, groups: bool) -> frozenset[str]:
         """Categories asked, clause by clause, a clause's dominant cues outweighing others;
-        with ``groups``, also the categories of the topics the clause names ("smoke")."""
-        found: set[str] = set()
+        with ``groups``, also the categories of the topics the clause names ("smoke") and of
+        the word groups it pairs ("medicine" with "rash")."""
+        whole = f" {self.normal(text)} "
+        found = {c for c, cues in self._spanning_cues.items() if cues and _says(whole, cues)}
         for clause in _CLAUSES.split(text):
-            padded = f" {fold(clause)} "
+            padded = f" {self.normal(clause)} "
             if not padded.strip():
                 continue
             stems = {word_stem(word) for word in padded.split()}
             here: set[str] = {c for c, cues in self._cue_phrases.items() if _says(padded, cues)}
             here |= {c for c, cues in self._cue_stems.items() if stems & cues}
             if groups:
+                clause_terms = self.terms(padded)
                 here |= {
                     self.topic_groups[g]
-                    for g in self.terms(clause) & set(self.topic_groups)
+                    for g in clause_terms & set(self.topic_groups)
                     if self.topic_groups[g] != "any"
                 }
+                here |= {c for c, pair in self._paired_cues if pair <= clause_terms}
             for category, beaten in self.data.category_overrides.items():
                 if category in here:
                     here -= set(beaten)
@@ -279,8 +445,12 @@ class Lexicon:
         return found
 
     def _diagnostic(self, word: str) -> bool:
-        """Whether a folded word is a diagnosis word or has a diagnosis ending."""
-        if word_stem(word) in self._diagnosis_words:
+        """Whether a folded word is a diagnosis word or has a diagnosis ending (a generic word
+        alone, "any diseases in the family?", names none)."""
+        normal = word_stem(word)
+        if normal in self.generic_diagnosis_words:
+            return False
+        if normal in self._diagnosis_words:
             return True
         return len(word) >= _MIN_SUFFIXED and word.endswith(self._suffixes)
 
@@ -327,6 +497,16 @@ class Lexicon:
             return "guess" if "?" in raw else "proposal"
         return "ask"
 
+    def _about_it(self, folded: str) -> bool:
+        """Whether a question asks only how the complaint itself behaves ("is it there all
+        the time?", "does it come and go?"): it refers to the complaint, and every other
+        meaningful word describes it."""
+        words = folded.split()
+        if not _COMPLAINT_PRONOUNS & set(words):
+            return False
+        meaningful = [word_stem(w) for w in words if w not in STOP_WORDS]
+        return bool(meaningful) and all(w in self._attributes for w in meaningful)
+
     def _plans(self, padded: str) -> bool:
         """Whether the doctor proposes an action ("I'd like to order an X-ray")."""
         for subject in self._plan_subjects:
@@ -340,12 +520,13 @@ class Lexicon:
     @functools.lru_cache(maxsize=65536)  # noqa: B019 - one lexicon per process
     def question(self, text: str) -> Question:
         """Everything the patient reads off a message (doctors repeat themselves a lot)."""
-        folded = fold(text)
+        folded = self.normal(text)
         padded = f" {folded} "
         terms = self.terms(folded)
         ice = frozenset(kind for kind, phrases in self._ice.items() if _says(padded, phrases))
         framed = _says(padded, self._history_frames)
-        cues = set(self._clause_categories(text, groups=False))
+        plain = self._clause_categories(text, groups=False)
+        cues = set(plain)
         with_topics = self._clause_categories(text, groups=True)
         past = framed and _says(padded, self._past_markers)
         if past and not with_topics & self.history_categories:
@@ -362,11 +543,16 @@ class Lexicon:
             else:
                 kind = "guess"
         if not named:
-            cues |= with_topics
+            # a topic or pair of words in a clause may outweigh its plain cues ("did a
+            # medicine bring you out in a rash?" asks about allergies, not medication)
+            cues = (cues - plain) | with_topics
         topics = cues | (self.categories(terms) - self.history_categories)
+        if kind == "ask" and not topics and self._about_it(folded):
+            topics = {"history_of_present_illness"}
         history = bool(topics & self.history_categories)
         if kind == "ask" and not history and not ice and self._plans(padded):
             kind = "proposal"
+        symptoms = self._symptom_clauses(text) if history and kind == "ask" else None
         return Question(
             terms=terms,
             topics=frozenset(topics),
@@ -380,7 +566,28 @@ class Lexicon:
             rapport=frozenset(k for k, phrases in self._rapport.items() if _says(padded, phrases)),
             groups=frozenset() if named else terms & frozenset(self.topic_groups),
             is_statement=statement,
+            symptoms=symptoms,
         )
+
+    def _symptom_clauses(self, text: str) -> Question | None:
+        """The questions within a history question that ask about symptoms alone ("any
+        fever" in "any fever, and do you smoke?"), read together; None where it has none. One
+        counts when, read alone, it asks, names no illness, no history category, topic or
+        word group of the history ("creams"), and names a word group beyond the complaint as
+        such ("fever")."""
+        clauses = [c for c in self._questions.split(text) if c.strip()]
+        if len(clauses) < 2:
+            return None
+        found = []
+        for clause in clauses:
+            asked = self.question(clause)
+            if asked.kind != "ask" or asked.named or asked.groups or asked.ice:
+                continue
+            if asked.topics & self.history_categories or asked.terms & self._history_groups:
+                continue
+            if any(t.startswith("#") for t in self.specific(asked.terms) - self._attributes):
+                found.append(clause.strip())
+        return self.question(", ".join(found) + "?") if found else None
 
     def diagnosis_stems(self, name: str) -> frozenset[str]:
         """The stems that tell a diagnosis name from others (no generic or stop words)."""
@@ -413,6 +620,17 @@ def share_distinctive_word(first: str, second: str) -> bool:
     words = lexicon()
     left, right = words.diagnosis_stems(first), words.diagnosis_stems(second)
     return any(same_word(a, b) for a in left for b in right)
+
+
+def _strings(value: object) -> list[str]:
+    """Every string in a loaded content value (keys of mappings included)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, (list, tuple)):
+        return [s for item in value for s in _strings(item)]
+    return []
 
 
 @functools.cache
