@@ -235,7 +235,8 @@ class Session:
 
         An agent that fails (a model server down after its retries) is not an outcome of the
         consultation: the step comes back ``truncated`` with ``info["failed"]`` and the
-        error, reward 0, and the transcript records outcome "error"; the Gym face raises it.
+        error, paying what ``END`` would have (see :meth:`_fail`), and the transcript records
+        outcome "error"; the Gym face raises it.
         """
         if self.done:
             raise EpisodeStateError("the consultation is over; reset before stepping again")
@@ -392,8 +393,16 @@ class Session:
         self._transcript = None
 
     def _fail(self, request: Request, exc: BaseException) -> StepResult:
-        """Record an agent's failure on the transcript and end the consultation."""
+        """Record an agent's failure on the transcript and end the consultation.
+
+        The step pays what ``END`` would have paid here (the no-diagnosis penalty): a doctor
+        whose message makes a model role fail (a prompt past its context, a provider's content
+        filter) must not escape that penalty by it. Trainers that can drop a rollout should
+        drop those with ``info["failed"]``; reports never score them.
+        """
         error = f"{type(exc).__name__}: {exc}"
+        breakdown = self._end_parts(request, "ended")
+        reward = self.ledger.pay(breakdown, final=True)
         self.turn_log.record(
             index=request.turn,
             doctor_message=valid_text(request.message),
@@ -401,13 +410,16 @@ class Session:
             responder=request.responder,
             observation="",
             error=error,
+            reward=reward,
+            reward_breakdown=breakdown,
         )
         self.consultation.close(request)
         self.abort(error)
         info = self._info(request, found=False, new_facts=0)
         info["error"] = error
         info["failed"] = True
-        return StepResult("", 0.0, False, True, info)
+        info["reward_breakdown"] = dict(breakdown)
+        return StepResult("", reward, False, True, info)
 
     async def conclude(self) -> StepResult | None:
         """End a consultation its doctor left without a diagnosis (a trainer stopped the

@@ -146,9 +146,33 @@ def test_an_agent_failure_is_truncation_with_the_error_not_an_outcome():
     context = RoleContext(case, 0, client=ModelClient(transport=transport))
     session = create_session(case, patient={**MODEL_PATIENT, "max_retries": 0}, context=context)
     result = step(session, "Where does it hurt?")
-    assert result.truncated and not result.terminated and result.reward == 0.0
+    assert result.truncated and not result.terminated
     assert result.info["failed"] and "server down" in result.info["error"]
-    assert session.transcript().outcome == "error"
+    assert session.transcript().outcome == "error" and "top1" not in session.score.as_dict()
+
+
+def test_a_failure_the_doctor_provokes_never_pays_better_than_giving_up():
+    """A message that makes the model patient fail (past its context, through a content
+    filter) pays what END would have paid at that turn, under every reduction."""
+    case = minimal_case()
+    for reward in ("default", "doctor_r1", "sdbench", "agentclinic"):
+        ended = create_session(case, seed=1, reward=reward)
+        end_total = step(ended, "END").reward
+        transport = ScriptedTransport({"patient": [ValueError("400: context length exceeded")]})
+        context = RoleContext(case, 1, client=ModelClient(transport=transport))
+        failing = create_session(
+            case,
+            patient={**MODEL_PATIENT, "max_retries": 0},
+            context=context,
+            seed=1,
+            reward=reward,
+        )
+        result = step(failing, "x" * 7000)
+        assert result.info["failed"] and result.reward == end_total, reward
+        end_parts = ended.transcript().turns[-1].reward_breakdown
+        assert result.info["reward_breakdown"] == {
+            name: value for name, value in end_parts.items() if name.startswith("end.")
+        }
 
 
 def test_consultation_ids_differ_between_bias_sets_and_doctors():
