@@ -50,7 +50,7 @@ def _weak_terms() -> frozenset[str]:
     return lexicon().terms(" ".join(inquiry_rules().weak_terms)) - _generic_terms()
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_SENTENCE_END = re.compile(r"[.!?\n]\s*")  # the marks go too: terms ignore punctuation
 
 
 @functools.cache

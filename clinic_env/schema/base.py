@@ -62,11 +62,16 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 @functools.cache
 def _field_defaults(
     model: type[BaseModel],
-) -> tuple[tuple[str, Any, Callable[[], Any] | None], ...]:
-    return tuple(
-        (name, info.default, info.default_factory)  # type: ignore[misc]
-        for name, info in model.model_fields.items()
-    )
+) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]:
+    """Every field with its default, in the model's order (a default factory's field holds a
+    placeholder), and the factories to call for fields a caller leaves out."""
+    defaults: dict[str, Any] = {}
+    factories: list[tuple[str, Callable[[], Any]]] = []
+    for name, info in model.model_fields.items():
+        defaults[name] = info.default
+        if info.default_factory is not None:
+            factories.append((name, info.default_factory))  # type: ignore[arg-type]
+    return defaults, tuple(factories)
 
 
 def trusted(model: type[ModelT], **values: Any) -> ModelT:
@@ -74,14 +79,15 @@ def trusted(model: type[ModelT], **values: Any) -> ModelT:
     construction (a turn the session records, a view of a validated case): built without
     validating again, and cheaper than pydantic's ``model_construct``, since it runs on every
     step. Never use it for data that comes from outside (files, JSON, callers)."""
-    fields: dict[str, Any] = {}
-    for name, default, factory in _field_defaults(model):
-        if name in values:
-            fields[name] = values[name]
-        elif factory is not None:
+    defaults, factories = _field_defaults(model)
+    fields = defaults.copy()
+    fields.update(values)
+    if len(fields) != len(defaults):
+        unknown = ", ".join(sorted(set(values) - set(defaults)))
+        raise TypeError(f"{model.__name__} has no field(s) {unknown}")
+    for name, factory in factories:
+        if name not in values:
             fields[name] = factory()
-        else:
-            fields[name] = default
     instance = model.__new__(model)
     object.__setattr__(instance, "__dict__", fields)
     object.__setattr__(instance, "__pydantic_fields_set__", set(values))
