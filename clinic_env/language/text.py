@@ -34,7 +34,7 @@ def fold(text: str) -> str:
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
         text = text.replace("’", "'")
-    if "'" in text:
+    if "'s" in text or "'S" in text:  # the substitution is slow; most texts have none
         text = _POSSESSIVE.sub(r"\1", text)
     folded = text.translate(_ASCII_FOLD)
     if not folded.isascii():
