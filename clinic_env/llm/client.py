@@ -224,7 +224,7 @@ class ModelClient:
             try:
                 async with self._limit(config, server), asyncio.timeout(config.timeout_s):
                     reply = await transport(sent, api_key, config.timeout_s)
-                parse_reply(reply)
+                text, calls = parse_reply(reply)
             except FatalCallError as exc:
                 raise ModelCallError(_describe(config, role, attempt, exc, api_key)) from None
             except (RetryableCallError, TimeoutError) as exc:
@@ -233,7 +233,7 @@ class ModelClient:
             else:
                 if self.cache is not None:
                     self.cache.put(key, request, reply)
-                return _completion(reply, key, cached=False, attempts=attempt)
+                return _completion(reply, key, cached=False, attempts=attempt, parsed=(text, calls))
             if attempt <= config.max_retries:
                 delay = min(config.backoff_max_s, config.backoff_s * 2 ** (attempt - 1))
                 delay *= 0.5 + self._jitter.random()
@@ -255,8 +255,17 @@ def _describe(
     return redact(text, api_key)
 
 
-def _completion(reply: dict[str, Any], key: str, *, cached: bool, attempts: int) -> Completion:
-    text, calls = parse_reply(reply)
+def _completion(
+    reply: dict[str, Any],
+    key: str,
+    *,
+    cached: bool,
+    attempts: int,
+    parsed: tuple[str, tuple[ToolCall, ...]] | None = None,
+) -> Completion:
+    """The reply as a :class:`Completion`; ``parsed`` is what :func:`parse_reply` gave, if
+    it was called already."""
+    text, calls = parse_reply(reply) if parsed is None else parsed
     usage = reply.get("usage") or {}
     return Completion(
         text=text,

@@ -16,10 +16,15 @@ from typing import Any
 
 from clinic_env.schema.base import valid_text
 
+# Built once (``json.dumps`` with options builds an encoder on every call); their output is
+# byte for byte that of ``json.dumps`` with the same options, so cache keys are unchanged.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_SORTED = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
 
 @functools.lru_cache(maxsize=1 << 16)
 def _plain_message_json(role: str, content: str) -> str:
-    return json.dumps({"role": role, "content": content}, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT.encode({"role": role, "content": content})
 
 
 def message_json(message: dict[str, Any]) -> str:
@@ -27,7 +32,7 @@ def message_json(message: dict[str, Any]) -> str:
     content = message.get("content")
     if len(message) == 2 and isinstance(content, str) and isinstance(message.get("role"), str):
         return _plain_message_json(message["role"], content)
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _SORTED.encode(message)
 
 
 def messages_json(messages: Sequence[dict[str, Any]]) -> str:
@@ -46,14 +51,12 @@ def utf8(text: str) -> bytes:
 def request_key(request: dict[str, Any]) -> str:
     """A stable hash of everything that decides a reply (the messages included)."""
     settings = {name: value for name, value in request.items() if name != "messages"}
-    digest = hashlib.sha256(
-        utf8(json.dumps(settings, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
-    )
+    digest = hashlib.sha256(utf8(_SORTED.encode(settings)))
     digest.update(utf8(messages_json(request.get("messages", ()))))
     return digest.hexdigest()
 
 
 def request_body(payload: dict[str, Any], messages: Sequence[dict[str, Any]]) -> bytes:
     """The HTTP body: ``payload`` with ``messages`` spliced in from their encodings."""
-    head = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    head = _COMPACT.encode(payload)
     return utf8(head[:-1] + ',"messages":' + messages_json(messages) + "}")

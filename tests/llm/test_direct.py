@@ -148,6 +148,39 @@ def test_credentials_in_the_url_become_basic_auth_and_appear_nowhere():
     assert "s%40cret" not in text and "s@cret" not in text and "ann" not in text
 
 
+def test_a_reply_that_does_not_come_in_time_is_retryable():
+    config = StubConfig(faults=FaultRates(hang=1))
+    with StubModelServer(config) as server, pytest.raises(RetryableCallError, match="no reply"):
+        asyncio.run(DirectTransport()(request(server.base_url), None, 0.2))
+
+
+def test_each_role_and_key_sends_its_own_headers():
+    seen = []
+
+    async def record(request: web.BaseRequest) -> web.StreamResponse:
+        seen.append((request.headers["X-Clinic-Env-Role"], request.headers.get("Authorization")))
+        return completion("ok")
+
+    async def body(base_url):
+        transport = DirectTransport()
+        for role, key in [
+            ("patient", KEY),
+            ("doctor", KEY),
+            ("patient", "sk-other"),
+            ("judge", None),
+        ]:
+            await transport(request(base_url, role=role), key, 5.0)
+        await transport.aclose()
+
+    asyncio.run(with_app(record, body))
+    assert seen == [
+        ("patient", f"Bearer {KEY}"),
+        ("doctor", f"Bearer {KEY}"),
+        ("patient", "Bearer sk-other"),
+        ("judge", None),
+    ]
+
+
 def test_a_server_that_is_not_listening_is_retryable():
     with StubModelServer() as server:
         base_url = server.base_url
