@@ -32,6 +32,7 @@ from clinic_env.runner.experiment import (
     config_changes,
 )
 from clinic_env.runner.grid import Grid, PendingJobs
+from clinic_env.runner.heap import run_heap
 from clinic_env.runner.store import (
     MANIFEST,
     FolderLock,
@@ -276,7 +277,8 @@ def run_experiment(
 
         interrupted = False
         try:
-            runner(experiment, jobs, client, on_done)
+            with run_heap():
+                runner(experiment, jobs, client, on_done)
         except KeyboardInterrupt:
             interrupted = True
         finally:
