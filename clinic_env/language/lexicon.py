@@ -452,7 +452,10 @@ class Lexicon:
             return False
         if normal in self._diagnosis_words:
             return True
-        return len(word) >= _MIN_SUFFIXED and word.endswith(self._suffixes)
+        # a word of a symptom group ("dysuria", "diarrhoea", "myalgia") is a symptom, whatever
+        # its ending: "any diarrhoea?" asks about the complaint, not a past illness
+        suffixed = len(word) >= _MIN_SUFFIXED and word.endswith(self._suffixes)
+        return suffixed and normal not in self._word_groups
 
     def names_illness(self, text: str, *, lay_names: bool = False) -> bool:
         """Whether ``text`` names an illness: a knowledge-base name or abbreviation, a

@@ -142,3 +142,15 @@ def test_a_rewrite_whose_result_is_rewritten_again_is_refused():
     data["rewrites"] = {**data["rewrites"], "tabs": "tablets meds"}
     with pytest.raises((ContentError, ValueError), match="rewritten again"):
         LexiconFile.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    "symptom", ["dysuria", "diarrhoea", "haematuria", "myalgia", "nocturia", "amenorrhoea"]
+)
+def test_a_symptom_with_a_diagnosis_ending_asks_about_the_complaint(symptom):
+    """ "-uria", "-algia" and "-rrhoea" mark diagnoses, but not the symptoms the lexicon's
+    groups hold: "any diarrhoea?" asks about now, not about a past illness."""
+    asked = lexicon().question(f"Any {symptom}?")
+    assert asked.kind == "ask" and "past_history" not in asked.topics
+    assert lexicon().question("Any history of tuberculosis?").topics == {"past_history"}
+    assert lexicon().question("Is it cystitis?").kind == "guess"
