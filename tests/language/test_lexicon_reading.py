@@ -154,3 +154,8 @@ def test_a_symptom_with_a_diagnosis_ending_asks_about_the_complaint(symptom):
     assert asked.kind == "ask" and "past_history" not in asked.topics
     assert lexicon().question("Any history of tuberculosis?").topics == {"past_history"}
     assert lexicon().question("Is it cystitis?").kind == "guess"
+
+
+def test_asking_whether_the_complaint_comes_and_goes_is_no_guess():
+    asked = lexicon().question("Is it constant or does it come and go?")
+    assert asked.kind == "ask" and "history_of_present_illness" in asked.topics
