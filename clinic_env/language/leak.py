@@ -88,7 +88,9 @@ class LeakGuard:
         self._lowered_prefixes = tuple(
             tuple({p.lower() for p in variant.prefixes}) for variant in self._variants
         )
-        self._any_prefix = tuple({p for prefixes in self._lowered_prefixes for p in prefixes})
+        self._any_prefix_found = _substring_finder(
+            p for prefixes in self._lowered_prefixes for p in prefixes
+        )
         self._short_prefix_found = _substring_finder(self._short_prefixes)
         self._prefix_found = _substring_finder(self._prefixes)
         self._named: dict[str, frozenset[str]] = {}
@@ -114,7 +116,7 @@ class LeakGuard:
         if found is not None:
             return found
         lowered = prepared_text(text).lower()
-        if not any(prefix in lowered for prefix in self._any_prefix):
+        if not self._any_prefix_found(lowered):
             found = frozenset()
         else:
             found = frozenset(
@@ -230,9 +232,10 @@ class LeakGuard:
 def _substring_finder(parts: Iterable[str]) -> Callable[[str], bool]:
     """Whether a text holds any of ``parts``: one compiled alternation, searched in C, where
     testing each part in turn cost a Python loop on every reply."""
-    pattern = re.compile("|".join(map(re.escape, sorted(set(parts), key=len, reverse=True))))
-    if not pattern.pattern:
+    unique = sorted(set(parts), key=len, reverse=True)
+    if not unique:
         return lambda text: False
+    pattern = re.compile("|".join(map(re.escape, unique)))
     return lambda text: pattern.search(text) is not None
 
 
