@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 from clinic_env.agents.base import (
     MEASUREMENTS,
@@ -65,8 +65,7 @@ from clinic_env.seeding import agent_rng
 from clinic_env.turn_log import TurnLog
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(NamedTuple):
     """What answered one doctor message, before the leak guard and the turn notice."""
 
     text: str
@@ -106,9 +105,9 @@ class StepInfo(TypedDict, total=False):
     failed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class StepResult:
-    """What one doctor message produced, in the shape Gym's ``step`` returns."""
+class StepResult(NamedTuple):
+    """What one doctor message produced, in the shape Gym's ``step`` returns: a named tuple,
+    so ``observation, reward, terminated, truncated, info = await session.step(...)`` works."""
 
     observation: str
     reward: float
@@ -295,9 +294,13 @@ class Session:
         self.consultation.close(request)
         if outcome is not None:
             await self._score()
-        info = self._info(request, found=answer.found, new_facts=len(new_facts))
-        info["cost_usd"] = answer.cost_usd
-        info["reward_breakdown"] = dict(breakdown)
+        info = self._info(
+            request,
+            found=answer.found,
+            new_facts=len(new_facts),
+            cost_usd=answer.cost_usd,
+            breakdown=dict(breakdown),
+        )
         truncated = self.consultation.truncated
         return StepResult(observation, reward, self.done and not truncated, truncated, info)
 
@@ -363,7 +366,15 @@ class Session:
             }
         )
 
-    def _info(self, request: Request, *, found: bool, new_facts: int) -> StepInfo:
+    def _info(
+        self,
+        request: Request,
+        *,
+        found: bool,
+        new_facts: int,
+        cost_usd: float = 0.0,
+        breakdown: dict[str, float] | None = None,
+    ) -> StepInfo:
         kind = request.action.kind if request.action is not None else None
         info: StepInfo = {
             "turn": request.turn,
@@ -373,9 +384,9 @@ class Session:
             "error": request.error,
             "found": found,
             "new_facts": new_facts,
-            "cost_usd": 0.0,
+            "cost_usd": cost_usd,
             "total_cost_usd": self.ledger.total_cost_usd,
-            "reward_breakdown": {},
+            "reward_breakdown": {} if breakdown is None else breakdown,
         }
         if self.done:
             info["outcome"] = self.consultation.outcome or "error"
@@ -415,10 +426,9 @@ class Session:
         )
         self.consultation.close(request)
         self.abort(error)
-        info = self._info(request, found=False, new_facts=0)
+        info = self._info(request, found=False, new_facts=0, breakdown=dict(breakdown))
         info["error"] = error
         info["failed"] = True
-        info["reward_breakdown"] = dict(breakdown)
         return StepResult("", reward, False, True, info)
 
     async def conclude(self) -> StepResult | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, SupportsFloat
+from typing import Any, SupportsFloat, cast
 
 import gymnasium as gym
 
@@ -122,7 +122,7 @@ class ClinicEnv(gym.Env[str, str]):
             )
         if self.render_mode == "human":
             print(result.observation)
-        info = dict(result.info)
+        info = cast(dict[str, Any], result.info)  # made for this step alone: no copy needed
         return result.observation, result.reward, result.terminated, result.truncated, info
 
     def render(self) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from clinic_env.errors import ProtocolError
 from clinic_env.language.text import fold
@@ -49,9 +50,9 @@ class Phase(StrEnum):
     FINISHED = "finished"
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """What the doctor's message asks for, and who must answer it.
+class Request(NamedTuple):
+    """What the doctor's message asks for, and who must answer it (a named tuple: immutable,
+    and about three times cheaper to build than a frozen dataclass, once per step).
 
     ``responder`` is "patient" (a question), "measurement" (exam, test, images) or "system"
     (a diagnosis, an end, or a rejected message, answered by the protocol's own texts).
