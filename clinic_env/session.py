@@ -342,27 +342,35 @@ class Session:
         return text, scrubbed or self.texts.redacted in text
 
     def _end_parts(self, request: Request, outcome: Outcome) -> dict[str, float]:
-        """The end signals, weighted: the diagnosis's rank, coverage, cost, must-not-miss."""
+        """The end signals, weighted: the diagnosis's rank, coverage, cost, must-not-miss.
+
+        Must-not-miss pays only for a diagnosis whose leading ``top_k`` entries name every
+        must-not-miss diagnosis of the case: counted anywhere in the list, a blind policy
+        earned it by padding its differential with the dataset's most often flagged names
+        (more often than the systematic doctor did), at no cost to its top-k. A doctor who
+        gave no diagnosis listed nothing. Signals no weight reads are not worked out.
+        """
         differential = request.action.differential if request.action else ()
         shown = self._options_shown
+        spec = self.ledger.spec
         try:
             rank = diagnosis_rank(self.case, differential, self.matcher, options_shown=shown)
-            listed = must_not_miss_listed(
-                self.case, differential, self.matcher, options_shown=shown
+            listed = "must_not_miss" in spec.end and must_not_miss_listed(
+                self.case, differential[: spec.top_k], self.matcher, options_shown=shown
             )
         except Exception:  # noqa: BLE001 - the scores record the matcher's failure
             rank, listed = None, False
         return self.ledger.end_parts(
             {
                 "top1": float(rank == 1),
-                "topk": float(rank is not None and rank <= self.ledger.spec.top_k),
+                "topk": float(rank is not None and rank <= spec.top_k),
                 "diagnosed": float(bool(differential)),
                 "no_diagnosis": float(not differential),
                 "out_of_turns": float(outcome == "out_of_turns"),
                 "ended": float(outcome == "ended"),
                 "coverage": len(self.ledger.revealed) / len(self.case.facts),
                 "total_cost_usd": self.ledger.total_cost_usd,
-                "must_not_miss": float(listed is not False),
+                "must_not_miss": float(bool(differential) and listed is not False),
             }
         )
 

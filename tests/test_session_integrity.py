@@ -234,3 +234,27 @@ def test_doctor_biases_reach_an_outside_doctor_in_its_brief_or_are_refused():
         ClinicEnv("starter", biases=("doctor:gender",))
     # a model doctor carries it in its instructions instead
     create_session(case, biases=("doctor:gender",), seed=2, doctor=MODEL_PATIENT)
+
+
+def test_padding_a_differential_with_must_not_miss_names_pays_nothing():
+    """Must-not-miss pays only within the leading top-k: appending every flagged name of the
+    case (the strongest padding a policy could learn) to a differential changes no reward."""
+    case = minimal_case()
+    flagged = [d.diagnosis for d in case.ground_truth.differentials if d.must_not_miss]
+    assert flagged
+    guesses = "Cellulitis; Pseudogout; Reactive arthritis"
+    rewards = {}
+    for differential in (guesses, f"{guesses}; {'; '.join(flagged)}"):
+        session = create_session(case, seed=0, reward="doctor_r1")
+        rewards[differential] = step(session, f"DIAGNOSIS READY: {differential}").reward
+    assert len(set(rewards.values())) == 1, rewards
+    listed = create_session(case, seed=0, reward="doctor_r1")
+    result = step(listed, f"DIAGNOSIS READY: {flagged[0]}; {guesses}")
+    assert result.info["reward_breakdown"]["end.must_not_miss"] == 0.5
+
+
+def test_no_diagnosis_lists_no_must_not_miss_diagnosis():
+    unflagged = minimal_case(ground_truth={"diagnosis": "Gout", "differentials": []})
+    for case in (minimal_case(), unflagged):
+        session = create_session(case, seed=0, reward="doctor_r1")
+        assert step(session, "END").info["reward_breakdown"]["end.must_not_miss"] == 0.0
