@@ -66,7 +66,9 @@ class RewardLedger:
     _paid_parts: float = 0.0
 
     def __post_init__(self) -> None:
-        self._signals = {name: _TURN_SIGNALS[name] for name in self.spec.turn}
+        self._weighted = tuple(
+            (name, weight, _TURN_SIGNALS[name]) for name, weight in self.spec.turn.items()
+        )
         self._left_under_cap = dict(self.spec.caps)
 
     def new_facts(self, told: tuple[int, ...]) -> tuple[int, ...]:
@@ -79,10 +81,7 @@ class RewardLedger:
         """Weight x signal for every turn part the spec names, a capped part no further than
         what its cap has left this episode."""
         self.total_cost_usd += turn.cost_usd
-        weights = self.spec.turn
-        parts: dict[str, float] = {
-            name: weights[name] * signal(turn) for name, signal in self._signals.items()
-        }
+        parts = {name: weight * signal(turn) for name, weight, signal in self._weighted}
         for name, left in self._left_under_cap.items():
             if parts[name] > 0:
                 parts[name] = min(parts[name], left)

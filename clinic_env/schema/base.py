@@ -80,20 +80,24 @@ def trusted(model: type[ModelT], **values: Any) -> ModelT:
     validating again, and cheaper than pydantic's ``model_construct``, since it runs on every
     step. Never use it for data that comes from outside (files, JSON, callers)."""
     defaults, factories = _field_defaults(model)
-    fields = defaults.copy()
-    fields.update(values)
+    fields = {**defaults, **values}
     if len(fields) != len(defaults):
         unknown = ", ".join(sorted(set(values) - set(defaults)))
         raise TypeError(f"{model.__name__} has no field(s) {unknown}")
     for name, factory in factories:
         if name not in values:
             fields[name] = factory()
-    instance = model.__new__(model)
-    object.__setattr__(instance, "__dict__", fields)
-    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    object.__setattr__(instance, "__pydantic_private__", None)
+    instance = _new_object(model)
+    _set_attribute(instance, "__dict__", fields)
+    _set_attribute(instance, "__pydantic_fields_set__", set(values))
+    _set_attribute(instance, "__pydantic_extra__", None)
+    _set_attribute(instance, "__pydantic_private__", None)
     return instance
+
+
+_new_object = object.__new__
+_set_attribute = object.__setattr__
+"""Bound once: :func:`trusted` runs a few times a step and frozen models refuse setattr."""
 
 
 class Frozen(BaseModel):
