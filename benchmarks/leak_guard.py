@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the labelled set's reader lives with its test
 
-from clinic_env.datasets.leaks import answer_names, role_texts  # noqa: E402
+from clinic_env.datasets.leaks import role_texts  # noqa: E402
 from clinic_env.datasets.native import load_case_folder  # noqa: E402
-from clinic_env.language.leak import LeakGuard, leak_guard  # noqa: E402
+from clinic_env.language.leak import LeakGuard, answer_names, guarded_names, leak_guard  # noqa: E402
 from tests.language.test_leak import REPLACEMENT, labelled_set, measure  # noqa: E402
 
 DOCTOR_MESSAGES = (
@@ -81,7 +81,10 @@ def speed(rounds: int) -> None:
     scrub_rate = _rate(
         rounds, [(g, t, spared[i % len(spared)]) for i, (g, t) in enumerate(replies)]
     )
-    labelled = [(leak_guard(i.names, REPLACEMENT), i.text, frozenset()) for i in labelled_set()]
+    labelled = [
+        (leak_guard(guarded_names(i.names[0], i.names[1:]), REPLACEMENT), i.text, frozenset())
+        for i in labelled_set()
+    ]
     labelled_rate = _rate(rounds, labelled)
     started = time.perf_counter()
     for _ in range(rounds):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from clinic_env.language.leak import leak_guard
+from clinic_env.language.leak import answer_names, leak_guard
 from clinic_env.protocol.texts import protocol_texts
 from clinic_env.schema.case import Case
 
@@ -27,11 +27,6 @@ class Leak:
     name: str
     """The diagnosis or alias it names."""
     text: str
-
-
-def answer_names(case: Case) -> tuple[str, ...]:
-    truth = case.ground_truth
-    return (truth.diagnosis, *truth.aliases)
 
 
 def role_texts(case: Case) -> Iterator[tuple[str, str, str]]:

@@ -7,8 +7,9 @@ replaces mentions of the diagnosis and reports that it did.
 
 A mention is (word lists in ``evaluators/rules/leak_guard.yaml``, no list per case):
 
-- any name whole: the diagnosis (the first name), its aliases and what the synonym table
-  calls the same disease, in any case, with or without accents, possessives, hyphens,
+- any name whole: the diagnosis (the first name), its aliases, what the synonym table
+  calls the same disease and every other name the diagnosis matcher scores as the answer
+  (:func:`answer_names`: "NSTEMI" for myocardial infarction), in any case, with or without accents, possessives, hyphens,
   British or American spelling, a plural or another form of its last word;
 - the diagnosis's distinctive variants: each tail of its head phrase that holds a word not
   on the ``generic`` list ("spontaneous pneumothorax", "pneumothorax"; "Guillain-Barré";
@@ -43,6 +44,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from clinic_env.language.leak_variants import Variant, guard_rules, prepared_text, variants_of
+from clinic_env.language.matcher import DiagnosisMatcher
 from clinic_env.schema.case import Case
 
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]|\n)[\s\"'(\[]*$")
@@ -313,11 +315,27 @@ def withheld_case(case: Case, guard: LeakGuard) -> Case:
     return withheld
 
 
-def case_guard(case: Case, replacement: str) -> LeakGuard:
-    """The guard for one case's answer: its diagnosis and aliases. An answer that is not a
-    diagnosis (a drug, a mechanism, a number: MediQ asks for those) is not withheld, since
-    the patient's own medication list or results would otherwise be cut to pieces."""
+def answer_names(case: Case) -> tuple[str, ...]:
+    """The names the guard withholds for one case: its diagnosis, its aliases, and every name
+    the diagnosis matcher would score as the answer (:meth:`DiagnosisMatcher.named_forms`):
+    a record saying "NSTEMI" when the answer is myocardial infarction gives it away as surely
+    as the name itself. None for an answer that is not a diagnosis (a drug, a mechanism, a
+    number: MediQ asks for those), since the patient's own medication list or results would
+    otherwise be cut to pieces."""
     truth = case.ground_truth
     if truth.answer_kind != "diagnosis":
-        return leak_guard((), replacement)
-    return leak_guard((truth.diagnosis, *truth.aliases), replacement)
+        return ()
+    return guarded_names(truth.diagnosis, tuple(truth.aliases))
+
+
+@functools.lru_cache(maxsize=4096)
+def guarded_names(diagnosis: str, aliases: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """A diagnosis, its aliases and the other names the matcher scores as it (once each)."""
+    forms = DiagnosisMatcher.from_content().named_forms(diagnosis, aliases)
+    own = (diagnosis, *aliases)
+    return (*own, *(form for form in forms if form not in own))
+
+
+def case_guard(case: Case, replacement: str) -> LeakGuard:
+    """The guard for one case's answer (see :func:`answer_names`)."""
+    return leak_guard(answer_names(case), replacement)

@@ -96,6 +96,8 @@ _TO_BRITISH = (
     (re.compile(r"(?<=^c)(?=eliac)|(?<=^f)(?=et[au])"), "o"),
     (re.compile(r"(?<=[a-z]{3}o)(?=rs?$)"), "u"),
     (re.compile(r"(?<=[a-z]{3})iz(?=(?:e|ed|es|ing|ation)$)"), "is"),
+    (re.compile(r"(?<=^n)(?=ev[iu])"), "a"),
+    (re.compile(r"(?<=[a-z]{2}[bt])er(?=s?$)"), "re"),
 )
 _ROMAN = {"1": "i", "2": "ii", "3": "iii", "4": "iv"}
 
@@ -138,6 +140,8 @@ def prepared_text(text: str) -> str:
 
 _POSSESSIVE = r"(?:'s|s'|s|'| s(?![A-Za-z0-9]))?"
 _SEPARATOR = r"[\s\-/]+"
+_NAME_SEPARATOR = r"(?:,[\s\-/]*|[\s\-/]+)"
+"""Between a name's words a comma may stand too: "Hand, foot and mouth disease", "45,X"."""
 
 
 def _alternation(words: Iterable[str]) -> str:
@@ -293,7 +297,7 @@ def _name_variant(words: list[_Word], eponym: bool = False) -> Variant:
         if not prefixes or min(map(len, candidate)) > min(map(len, prefixes)):
             prefixes = candidate
     kind: Kind = "capitalised" if capitalised else "eponym" if eponym else "name"
-    return Variant(" ".join(w.key for w in words), _SEPARATOR.join(pieces), kind, prefixes)
+    return Variant(" ".join(w.key for w in words), _NAME_SEPARATOR.join(pieces), kind, prefixes)
 
 
 def _short_variant(letters: str) -> Variant:

@@ -122,6 +122,7 @@ class DiagnosisMatcher(NameIndex, ComparisonRules):
         self._by_core: dict[tuple[str, ...], set[tuple[int, tuple[str, ...], tuple[str, ...]]]] = {}
         self._by_shape: dict[str, set[int]] = {}
         self._index()
+        self._terminology = terminology
         if terminology is not None:
             self._add_terminology(terminology)
             self._index()
@@ -252,6 +253,36 @@ class DiagnosisMatcher(NameIndex, ComparisonRules):
                 if any(self._verdicts(candidate, t) is Verdict.SAME for t in targets):
                     return position
         return None
+
+    def named_forms(self, truth: str, aliases: Sequence[str] = ()) -> tuple[str, ...]:
+        """Every name the table and the terminology know that surely names ``truth`` or an
+        alias, as written there: its identity's other names and the named forms within it
+        ("NSTEMI" for myocardial infarction, "sickle cell anaemia" for sickle cell disease).
+        A name this matcher scores as the answer gives the answer away: the leak guard
+        withholds these too."""
+        idents = {r.ident for n in (truth, *aliases) for r in self._forms(n) if r.ident is not None}
+        if not idents:
+            return ()
+        within = idents | {form for form, above in self._within.items() if above & idents}
+        written = self._written_names
+        found = {name for ident in within for name in written.get(ident, ())}
+        return tuple(sorted(n for n in found if self.matches(n, truth, aliases)))
+
+    @functools.cached_property
+    def _written_names(self) -> dict[int, tuple[str, ...]]:
+        """Each identity's names as the table and terminology write them (the index keeps
+        them normalised, which loses the capitals that tell "ALL" from "all")."""
+        table = self.synonyms
+        sources = [name for group in table.synonyms for name in group]
+        sources += [name for disease, names in table.forms.items() for name in (disease, *names)]
+        if self._terminology is not None:
+            sources += [name for concept in self._terminology.concepts for name in concept.names]
+        written: dict[int, set[str]] = {}
+        for name in sources:
+            ident = self._ids.get(" ".join(self._words(name)))
+            if ident is not None:
+                written.setdefault(ident, set()).add(name)
+        return {ident: tuple(sorted(names)) for ident, names in written.items()}
 
     def canonical(self, text: str) -> str | None:
         """The preferred name of the group or concept ``text`` names, for reports."""
