@@ -81,7 +81,7 @@ class RewardLedger:
         """Weight x signal for every turn part the spec names, a capped part no further than
         what its cap has left this episode."""
         self.total_cost_usd += turn.cost_usd
-        parts = {name: weight * signal(turn) for name, weight, signal in self._weighted}
+        parts: dict[str, float] = {name: w * signal(turn) for name, w, signal in self._weighted}
         for name, left in self._left_under_cap.items():
             if parts[name] > 0:
                 parts[name] = min(parts[name], left)

@@ -9,8 +9,9 @@ A mention is (word lists in ``evaluators/rules/leak_guard.yaml``, no list per ca
 
 - any name whole: the diagnosis (the first name), its aliases, what the synonym table
   calls the same disease and every other name the diagnosis matcher scores as the answer
-  (:func:`answer_names`: "NSTEMI" for myocardial infarction), in any case, with or without accents, possessives, hyphens,
-  British or American spelling, a plural or another form of its last word;
+  (:func:`answer_names`: "NSTEMI" for myocardial infarction), in any case, with or without
+  accents, possessives, hyphens, British or American spelling, a plural or another form of
+  its last word;
 - the diagnosis's distinctive variants: each tail of its head phrase that holds a word not
   on the ``generic`` list ("spontaneous pneumothorax", "pneumothorax"; "Guillain-Barré";
   "ectopic", never "pregnancy"), the noun before a Latin adjective ("myasthenia"), other
