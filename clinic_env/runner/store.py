@@ -51,6 +51,7 @@ from clinic_env.errors import (
 )
 from clinic_env.runner.batch import Cell, failure_transcript
 from clinic_env.runner.experiment import Experiment
+from clinic_env.runner.syncer import BackgroundSync
 from clinic_env.schema.base import Frozen, strip_url_credentials, valid_texts
 from clinic_env.schema.transcript import Transcript
 
@@ -153,11 +154,16 @@ def write_atomically(path: Path, text: str | Iterable[str]) -> None:
 
 
 class JsonlAppender:
-    """Appends lines to a file, each one flushed and synced before ``append`` returns."""
+    """Appends lines to a file, each one written and flushed before ``append`` returns (a
+    killed process loses nothing) and synced to the disk by a thread behind it (see
+    :class:`~clinic_env.runner.syncer.BackgroundSync`), so the event loop never waits on
+    the disk. A failed sync stops the next ``append``, or the close, with the disk's error;
+    closing waits for the last sync."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: IO[str] | None = None
+        self._sync: BackgroundSync | None = None
 
     def __enter__(self) -> Self:
         try:
@@ -165,6 +171,7 @@ class JsonlAppender:
             self._file = self.path.open("a", encoding="utf-8")
         except OSError as exc:
             raise disk_error(self.path, exc) from None
+        self._sync = BackgroundSync(self._file.fileno())
         return self
 
     def __exit__(
@@ -173,19 +180,28 @@ class JsonlAppender:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        if self._file is not None:
+        if self._file is None or self._sync is None:
+            return
+        try:
+            self._sync.close()
+        finally:
             self._file.close()
             self._file = None
+        failed, self._sync = self._sync.error, None
+        if failed is not None and kind is None:  # never in place of the error that ended it
+            raise disk_error(self.path, failed) from None
 
     def append(self, line: str) -> None:
-        if self._file is None:
+        if self._file is None or self._sync is None:
             raise ConfigError(f"{self.path}: append() outside the writer's `with` block")
+        if self._sync.error is not None:
+            raise disk_error(self.path, self._sync.error) from None
         try:
             self._file.write(line + "\n")
             self._file.flush()
-            os.fsync(self._file.fileno())
         except OSError as exc:
             raise disk_error(self.path, exc) from None
+        self._sync.mark()
 
 
 class FolderLock:
@@ -293,8 +309,10 @@ class RunStore(JsonlAppender):
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        super().__exit__(kind, error, trace)
-        self._lock.release()
+        try:
+            super().__exit__(kind, error, trace)
+        finally:
+            self._lock.release()
 
     def _check_manifest(self) -> None:
         path = self.folder / MANIFEST

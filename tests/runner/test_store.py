@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import socket
+import threading
 import warnings
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from clinic_env.runner.store import (
     MANIFEST,
     RESULTS,
     DuplicateRecordsWarning,
+    JsonlAppender,
     RunRecord,
     RunStore,
     read_records,
@@ -240,13 +242,12 @@ def test_a_read_only_run_folder_is_one_line(tmp_path: Path, monkeypatch):
 
 
 def test_a_full_disk_stops_the_run_keeping_what_was_saved(tmp_path: Path, monkeypatch):
-    real_fsync, synced = os.fsync, []
+    real_fsync = os.fsync
 
     def fill_up(fd: int) -> None:
-        if Path(f"/proc/self/fd/{fd}").readlink().name == RESULTS:
-            synced.append(fd)
-            if len(synced) > 2:  # the third record does not fit
-                raise OSError(errno.ENOSPC, "No space left on device")
+        path = Path(f"/proc/self/fd/{fd}").readlink()
+        if path.name == RESULTS and len(path.read_bytes().splitlines()) > 2:
+            raise OSError(errno.ENOSPC, "No space left on device")  # the third does not fit
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fill_up)
@@ -336,3 +337,22 @@ def test_a_server_that_does_not_answer_stops_the_run_before_it_starts(tmp_path: 
     assert status == 2 and error.count("\n") == 1
     assert "patient: cannot reach the server at 127.0.0.1:9" in error
     assert not (tmp_path / "run").exists(), "nothing recorded for a run that could not start"
+
+
+def test_records_are_flushed_at_once_and_synced_off_the_calling_thread(tmp_path: Path, monkeypatch):
+    """The event loop never waits on the disk: every line is in the file when append
+    returns, and the fsync that follows runs on another thread."""
+    real_fsync, syncing_threads = os.fsync, []
+
+    def watched(fd: int) -> None:
+        syncing_threads.append(threading.current_thread())
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", watched)
+    path = tmp_path / "lines.jsonl"
+    with JsonlAppender(path) as appender:
+        for number in range(50):
+            appender.append(f'{{"n": {number}}}')
+            assert len(path.read_bytes().splitlines()) == number + 1
+    assert syncing_threads, "the file was never synced"
+    assert threading.main_thread() not in syncing_threads
