@@ -141,13 +141,8 @@ class FidelityEvaluator:
     produces = ("simulator_faults", "manipulation_attempts", "valid")
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
-        transcript = context.transcript
-        if transcript.validity is not None:  # checked by the session as it ended
-            flags = [turn.fidelity for turn in transcript.turns]
-            validity = transcript.validity
-        else:
-            flags = FidelityChecker(context.case, context.persona).transcript_flags(transcript)
-            validity = validity_of(flags, transcript.error)
+        flags = context.facts.fidelity_flags
+        validity = context.facts.validity
         counts = {
             "simulator_faults": sum(bool(set(turn) & SIMULATOR_FLAGS) for turn in flags),
             "manipulation_attempts": sum("manipulation_attempt" in turn for turn in flags),

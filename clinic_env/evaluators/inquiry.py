@@ -123,12 +123,14 @@ class InquiryTracker:
 def inquiry_labels(transcript: Transcript) -> list[InquiryType | None]:
     """Each turn's inquiry type (None for turns that are not questions to the patient): as
     recorded when every question carries one (the session labels them), else worked out."""
-    if all(turn.inquiry is not None for turn in transcript.turns if is_question_to_patient(turn)):
-        return [turn.inquiry if is_question_to_patient(turn) else None for turn in transcript.turns]
+    turns = transcript.turns
+    asked = list(zip(turns, map(is_question_to_patient, turns), strict=True))
+    if all(turn.inquiry is not None for turn, question in asked if question):
+        return [turn.inquiry if question else None for turn, question in asked]
     tracker = InquiryTracker(transcript.opening_observation)
     labels: list[InquiryType | None] = []
-    for turn in transcript.turns:
-        if not is_question_to_patient(turn):
+    for turn, question in asked:
+        if not question:
             labels.append(None)
             continue
         assert turn.action is not None
@@ -158,7 +160,7 @@ class InquiryEvaluator:
     produces = (*(f"inquiry_{kind}" for kind in INQUIRY_TYPES), "inquiry_types_covered")
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
-        return _counts(self.name, "inquiry", inquiry_labels(context.transcript))
+        return _counts(self.name, "inquiry", context.facts.inquiry_labels)
 
 
 class UnreadableLabelsError(AgentError):
@@ -209,7 +211,7 @@ class LLMInquiryEvaluator:
         )
         completion = await self.judge.complete([{"role": "user", "content": prompt}])
         labels = parse_labels(completion.text, len(questions))
-        rules = [label for label in inquiry_labels(transcript) if label is not None]
+        rules = [label for label in context.facts.inquiry_labels if label is not None]
         agreement = sum(a == b for a, b in zip(labels, rules, strict=True)) / len(labels)
         return [
             *_counts(self.name, "inquiry_llm", labels),

@@ -14,9 +14,8 @@ from clinic_env.agents.model_role import ModelRole
 from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, failed
 from clinic_env.language.matcher import DiagnosisMatcher
 from clinic_env.language.text import fold
-from clinic_env.schema.action import ActionKind
 from clinic_env.schema.case import Case
-from clinic_env.schema.transcript import ScoreComponent, Transcript
+from clinic_env.schema.transcript import ScoreComponent
 
 TOP_KS = (1, 3, 5)
 # The forms that name an option by its letter, and nothing else: "A", "(A)", "A.", "A)",
@@ -133,15 +132,6 @@ def must_not_miss_listed(
     return all(rank_of(matcher, ranked, name, aliases) is not None for name, aliases in needed)
 
 
-def ordered_tests(transcript: Transcript) -> list[tuple[float, float]]:
-    """(cost, turnaround hours) of every test the doctor ordered."""
-    return [
-        (turn.cost_usd, turn.turnaround_hours)
-        for turn in transcript.turns
-        if turn.action is not None and turn.action.kind is ActionKind.ORDER_TEST
-    ]
-
-
 def _components(
     evaluator: str, computations: Sequence[tuple[str, Callable[[], float | None]]]
 ) -> list[ScoreComponent]:
@@ -183,9 +173,7 @@ class DiagnosisEvaluator:
             return compute
 
         def must_not_miss() -> float | None:
-            listed = must_not_miss_listed(
-                context.case, differential, context.matcher, options_shown=shown
-            )
+            listed = context.facts.must_not_miss_listed
             return None if listed is None else float(listed)
 
         return [
@@ -226,9 +214,7 @@ class CoverageEvaluator:
     produces = ("coverage",)
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
-        told = {i for turn in context.transcript.turns for i in turn.facts_revealed}
-        facts = context.case.facts
-        return _components(self.name, [("coverage", lambda: len(told) / len(facts))])
+        return _components(self.name, [("coverage", lambda: context.facts.coverage)])
 
 
 class TestsEvaluator:
@@ -239,7 +225,7 @@ class TestsEvaluator:
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
         transcript = context.transcript
-        tests = ordered_tests(transcript)
+        tests = context.facts.tests
         return [
             ScoreComponent(
                 name="turns", value=float(len(transcript.turns)), evaluator="turn_count"
