@@ -18,7 +18,7 @@ from collections.abc import Collection
 
 from clinic_env.agents.model_role import ModelRole
 from clinic_env.agents.offline_patient import speaker_label
-from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
+from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, score_component
 from clinic_env.language.facts import build_index, facts_told
 from clinic_env.language.lexicon import lexicon
 from clinic_env.language.rules import fidelity_rules, says_any, starts_with_any
@@ -148,10 +148,7 @@ class FidelityEvaluator:
             "manipulation_attempts": sum("manipulation_attempt" in turn for turn in flags),
             "valid": validity == "valid",
         }
-        return [
-            ScoreComponent(name=name, value=float(value), evaluator=self.name)
-            for name, value in counts.items()
-        ]
+        return [score_component(name, float(value), self.name) for name, value in counts.items()]
 
 
 @EVALUATORS.register("fidelity", offline=True)

@@ -18,7 +18,7 @@ from typing import get_args
 from clinic_env.agents.model_role import ModelRole
 from clinic_env.errors import AgentError
 from clinic_env.evaluators.llm_judge import read_json_object
-from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
+from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, score_component
 from clinic_env.language.lexicon import lexicon
 from clinic_env.language.rules import inquiry_rules, phrase_set, says_any
 from clinic_env.llm.prompts import render_prompt
@@ -141,15 +141,11 @@ def inquiry_labels(transcript: Transcript) -> list[InquiryType | None]:
 
 def _counts(evaluator: str, prefix: str, labels: Sequence[str | None]) -> list[ScoreComponent]:
     components = [
-        ScoreComponent(
-            name=f"{prefix}_{kind}", value=float(labels.count(kind)), evaluator=evaluator
-        )
+        score_component(f"{prefix}_{kind}", float(labels.count(kind)), evaluator)
         for kind in INQUIRY_TYPES
     ]
     covered = sum(kind in labels for kind in INQUIRY_TYPES) / len(INQUIRY_TYPES)
-    components.append(
-        ScoreComponent(name=f"{prefix}_types_covered", value=covered, evaluator=evaluator)
-    )
+    components.append(score_component(f"{prefix}_types_covered", covered, evaluator))
     return components
 
 

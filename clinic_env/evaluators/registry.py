@@ -13,6 +13,7 @@ questionnaire for an offline patient) returns nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -110,6 +111,18 @@ EVALUATOR_GROUP = "clinic_env.evaluators"
 EVALUATORS: Registry[EvaluatorFactory, EvaluatorInfo] = Registry(
     "evaluator", EvaluatorInfo, group=EVALUATOR_GROUP, passes=("judge",)
 )
+
+
+@functools.lru_cache(maxsize=4096)
+def score_component(name: str, value: float, evaluator: str) -> ScoreComponent:
+    """A score an evaluator computed from counts and flags (a share, a count, 0.0 or 1.0).
+
+    Components are immutable and such values repeat from one consultation to the next, so
+    each distinct component is validated once and then shared: building ~25 per episode was
+    a fifth of the offline evaluators' time. ``value`` must not be -0.0, which equals 0.0
+    (counts, shares and sums of them never are).
+    """
+    return ScoreComponent(name=name, value=value, evaluator=evaluator)
 
 
 def failed(names: Sequence[str], evaluator: str, exc: BaseException) -> list[ScoreComponent]:

@@ -19,7 +19,7 @@ from clinic_env.content import content_files, content_path, load_yaml_model
 from clinic_env.errors import AgentError, ContentError
 from clinic_env.evaluators.episode import EpisodeFacts
 from clinic_env.evaluators.llm_judge import read_json_object
-from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
+from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, score_component
 from clinic_env.language.lexicon import lexicon
 from clinic_env.language.rules import phrase_sets
 from clinic_env.llm.prompts import render_prompt
@@ -27,6 +27,10 @@ from clinic_env.schema.action import ActionKind
 from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import FactCategory
 from clinic_env.schema.transcript import InquiryType, ScoreComponent, Transcript
+
+Test = Callable[[EpisodeFacts, Any], bool | None]
+"""One kind of offline check: whether it holds on an episode (None: not applicable), given
+the check's value."""
 
 
 class Check(Frozen):
@@ -60,15 +64,10 @@ class Check(Frozen):
         return self
 
     @functools.cached_property
-    def test(self) -> tuple[Callable[[EpisodeFacts, Any], bool | None], object]:
+    def test(self) -> tuple[Test, Any]:
         """The function that runs this check's one test, and the test's value."""
         name, value = next((n, v) for n, v in self if v is not None)
         return _TESTS[name], value
-
-    def met(self, facts: EpisodeFacts) -> bool | None:
-        """Whether the check holds; None when it does not apply to this case."""
-        test, value = self.test
-        return test(facts, value)
 
 
 class Criterion(Frozen):
@@ -93,9 +92,9 @@ class Rubric(Frozen):
         return self
 
     @functools.cached_property
-    def checked(self) -> tuple[tuple[int, Check], ...]:
-        """The points and check of each criterion the rules can score."""
-        return tuple((c.points, c.check) for c in self.criteria if c.check is not None)
+    def checked(self) -> tuple[tuple[int, Test, Any], ...]:
+        """The points, test and test value of each criterion the rules can score."""
+        return tuple((c.points, *c.check.test) for c in self.criteria if c.check is not None)
 
 
 @functools.cache
@@ -163,7 +162,7 @@ def _tests_within_usd(facts: EpisodeFacts, limit: float) -> bool:
     return sum(cost for cost, _ in facts.tests) <= limit
 
 
-_TESTS: dict[str, Callable[[EpisodeFacts, Any], bool | None]] = {
+_TESTS: dict[str, Test] = {
     "inquiry": _inquiry,
     "asked_about": _asked_about,
     "said": _said,
@@ -205,11 +204,9 @@ class RubricEvaluator:
         facts = context.facts
         components = []
         for rubric in rubrics().values():
-            score = rubric_score((points, check.met(facts)) for points, check in rubric.checked)
+            score = rubric_score([(points, test(facts, v)) for points, test, v in rubric.checked])
             if score is not None:
-                components.append(
-                    ScoreComponent(name=f"rubric_{rubric.id}", value=score, evaluator=self.name)
-                )
+                components.append(score_component(f"rubric_{rubric.id}", score, self.name))
         return components
 
 
@@ -275,7 +272,7 @@ class LLMRubricEvaluator:
                 )
                 continue
             if score is not None:
-                components.append(ScoreComponent(name=name, value=score, evaluator=self.name))
+                components.append(score_component(name, score, self.name))
         return components
 
 

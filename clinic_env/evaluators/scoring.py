@@ -11,7 +11,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from clinic_env.agents.model_role import ModelRole
-from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, failed
+from clinic_env.evaluators.registry import (
+    EVALUATORS,
+    EvaluationContext,
+    failed,
+    score_component,
+)
 from clinic_env.language.matcher import DiagnosisMatcher
 from clinic_env.language.text import fold
 from clinic_env.schema.case import Case
@@ -144,7 +149,7 @@ def _components(
             components.extend(failed([name], evaluator, exc))
             continue
         if value is not None:
-            components.append(ScoreComponent(name=name, value=value, evaluator=evaluator))
+            components.append(score_component(name, value, evaluator))
     return components
 
 
@@ -177,7 +182,7 @@ class DiagnosisEvaluator:
             return None if listed is None else float(listed)
 
         return [
-            ScoreComponent(name="diagnosed", value=float(bool(differential)), evaluator="outcome"),
+            score_component("diagnosed", float(bool(differential)), "outcome"),
             *_components(
                 self.name,
                 [*((f"top{k}", within(k)) for k in TOP_KS), ("must_not_miss", must_not_miss)],
@@ -227,17 +232,11 @@ class TestsEvaluator:
         transcript = context.transcript
         tests = context.facts.tests
         return [
-            ScoreComponent(
-                name="turns", value=float(len(transcript.turns)), evaluator="turn_count"
-            ),
-            ScoreComponent(name="tests_ordered", value=float(len(tests)), evaluator="test_count"),
-            ScoreComponent(
-                name="test_cost_usd", value=float(sum(c for c, _ in tests)), evaluator="test_cost"
-            ),
-            ScoreComponent(
-                name="test_turnaround_hours",
-                value=float(sum(h for _, h in tests)),
-                evaluator="test_turnaround",
+            score_component("turns", float(len(transcript.turns)), "turn_count"),
+            score_component("tests_ordered", float(len(tests)), "test_count"),
+            score_component("test_cost_usd", float(sum(c for c, _ in tests)), "test_cost"),
+            score_component(
+                "test_turnaround_hours", float(sum(h for _, h in tests)), "test_turnaround"
             ),
         ]
 
