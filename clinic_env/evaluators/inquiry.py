@@ -93,7 +93,7 @@ class InquiryTracker:
         if says_any(question, rules.chief_complaint):
             return "chief_complaint"
         asked = lexicon().question(question)
-        if asked.topics & set(rules.history_topics):
+        if not asked.topics.isdisjoint(rules.history_topics):
             return "history"
         if asked.is_probe:
             return "other"
@@ -115,9 +115,7 @@ class InquiryTracker:
         """Remember what the patient said, so later questions about it are specifying ones.
         Read sentence by sentence: replies mix the same sentences differently every time, and
         each sentence's terms are worked out once."""
-        for sentence in _SENTENCE_END.split(reply):
-            if sentence:
-                self.known.update(_made_known(sentence))
+        self.known.update(*map(_made_known, filter(None, _SENTENCE_END.split(reply))))
 
 
 def inquiry_labels(transcript: Transcript) -> list[InquiryType | None]:
