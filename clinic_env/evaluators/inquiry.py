@@ -121,14 +121,23 @@ class InquiryTracker:
 def inquiry_labels(transcript: Transcript) -> list[InquiryType | None]:
     """Each turn's inquiry type (None for turns that are not questions to the patient): as
     recorded when every question carries one (the session labels them), else worked out."""
-    turns = transcript.turns
-    asked = list(zip(turns, map(is_question_to_patient, turns), strict=True))
-    if all(turn.inquiry is not None for turn, question in asked if question):
-        return [turn.inquiry if question else None for turn, question in asked]
+    labels: list[InquiryType | None] = []
+    for turn in transcript.turns:
+        if not is_question_to_patient(turn):
+            labels.append(None)
+        elif turn.inquiry is None:
+            return _worked_out_labels(transcript)
+        else:
+            labels.append(turn.inquiry)
+    return labels
+
+
+def _worked_out_labels(transcript: Transcript) -> list[InquiryType | None]:
+    """Each turn's inquiry type, read in order as the session reads them."""
     tracker = InquiryTracker(transcript.opening_observation)
     labels: list[InquiryType | None] = []
-    for turn, question in asked:
-        if not question:
+    for turn in transcript.turns:
+        if not is_question_to_patient(turn):
             labels.append(None)
             continue
         assert turn.action is not None

@@ -162,32 +162,23 @@ class DiagnosisEvaluator:
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
         differential = context.transcript.differential
         shown = context.transcript.options_shown
+        components = [score_component("diagnosed", float(bool(differential)), "outcome")]
         try:
-            rank: int | Exception | None = diagnosis_rank(
-                context.case, differential, context.matcher, options_shown=shown
-            )
+            rank = diagnosis_rank(context.case, differential, context.matcher, options_shown=shown)
         except Exception as exc:  # noqa: BLE001 - recorded on each top-k score
-            rank = exc
-
-        def within(k: int) -> Callable[[], float]:
-            def compute() -> float:
-                if isinstance(rank, Exception):
-                    raise rank
-                return float(rank is not None and rank <= k)
-
-            return compute
+            components.extend(failed([f"top{k}" for k in TOP_KS], self.name, exc))
+        else:
+            components.extend(
+                score_component(f"top{k}", float(rank is not None and rank <= k), self.name)
+                for k in TOP_KS
+            )
 
         def must_not_miss() -> float | None:
             listed = context.facts.must_not_miss_listed
             return None if listed is None else float(listed)
 
-        return [
-            score_component("diagnosed", float(bool(differential)), "outcome"),
-            *_components(
-                self.name,
-                [*((f"top{k}", within(k)) for k in TOP_KS), ("must_not_miss", must_not_miss)],
-            ),
-        ]
+        components.extend(_components(self.name, [("must_not_miss", must_not_miss)]))
+        return components
 
 
 class MCQEvaluator:
