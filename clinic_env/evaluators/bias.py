@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from clinic_env.agents.biasing import BIAS_TARGET_STREAM, bias_target
 from clinic_env.agents.model_role import ModelRole
-from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
+from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, score_component
 from clinic_env.evaluators.scoring import option_texts, rank_of
 from clinic_env.schema.transcript import ScoreComponent
 from clinic_env.seeding import agent_rng
@@ -35,10 +35,8 @@ class BiasTargetEvaluator:
         ranks = [rank_of(context.matcher, ranked, target) for target in sorted(targets)]
         found = [rank for rank in ranks if rank is not None]
         return [
-            ScoreComponent(name="bias_target_top1", value=float(1 in found), evaluator=self.name),
-            ScoreComponent(
-                name="bias_target_listed", value=float(bool(found)), evaluator=self.name
-            ),
+            score_component("bias_target_top1", float(1 in found), self.name),
+            score_component("bias_target_listed", float(bool(found)), self.name),
         ]
 
 

@@ -18,7 +18,7 @@ from collections.abc import Collection
 
 from clinic_env.agents.model_role import ModelRole
 from clinic_env.agents.offline_patient import speaker_label
-from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
+from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, score_component
 from clinic_env.language.facts import build_index, facts_told
 from clinic_env.language.lexicon import lexicon
 from clinic_env.language.rules import fidelity_rules, says_any, starts_with_any
@@ -48,7 +48,8 @@ def manipulates(message: str) -> bool:
 
 
 class FidelityChecker:
-    """The per-turn checks for one case and persona."""
+    """The per-turn checks for one case and persona, with what they need of both worked out
+    once: the checks run on every turn."""
 
     def __init__(self, case: Case, persona: Persona) -> None:
         self.case = case
@@ -56,8 +57,20 @@ class FidelityChecker:
         self.index = build_index(case.facts)
         self.speaker = speaker_label(case.patient_view())
         rules = fidelity_rules()
-        self.negations = frozenset(fold(" ".join(rules.negations)).split())
+        negations = frozenset(fold(" ".join(rules.negations)).split())
+        self.negative = frozenset(
+            i for i, fact in enumerate(case.facts) if negations & set(fold(fact.text).split())
+        )
+        """The facts stating an absence ("no fever"), which agree with a denial."""
         self.fact_words = tuple(len((f.says or f.text).split()) for f in case.facts)
+        self.persona_words = (
+            rules.persona_words_base
+            + rules.persona_words_per_verbosity * persona.behaviour.verbosity
+        )
+        """The words a reply of this persona may run to before the facts it tells."""
+        texts = protocol_texts()
+        self._closings = tuple(f"\n{text}" for text in (texts.diagnosis_recorded, texts.ended))
+        self._label = f"{self.speaker}: "
 
     def turn_flags(self, turn: Turn) -> tuple[FidelityFlag, ...]:
         """Everything the checks find on one recorded turn."""
@@ -79,9 +92,9 @@ class FidelityChecker:
     def spoken(self, observation: str) -> str:
         """The patient's words in an observation: no speaker label, no notice line after."""
         text = _NOTICE_LINE.sub("", observation)
-        for closing in (protocol_texts().diagnosis_recorded, protocol_texts().ended):
-            text = text.removesuffix(f"\n{closing}")
-        return text.removeprefix(f"{self.speaker}: ").strip()
+        for closing in self._closings:
+            text = text.removesuffix(closing)
+        return text.removeprefix(self._label).strip()
 
     def contradicts(self, question: str, reply: str, told: Collection[int]) -> bool:
         """A denial of something the case holds, without a word of what it holds.
@@ -89,6 +102,7 @@ class FidelityChecker:
         A reply that tells a relevant fact answers the question; a case fact stating an
         absence ("no fever"), asked about or voiced, agrees with a denial; and a reply that
         engages with a relevant fact's own words ("no, just the knee") is not a flat denial.
+        What the turn recorded is looked at before the reply's words are read.
         """
         if not starts_with_any(reply, fidelity_rules().denials):
             return False
@@ -96,25 +110,22 @@ class FidelityChecker:
         relevant = self.index.relevant(asked)
         if not relevant:
             return False
-        echoed = set(told) | set(facts_told(self.index, reply))
-        if echoed & set(relevant) or any(map(self._negative, echoed | set(relevant))):
+        if not self.negative.isdisjoint(relevant) or self._agrees(told, relevant):
+            return False
+        if self._agrees(facts_told(self.index, reply), relevant):
             return False
         said = {t for t in lexicon().terms(reply) if not t.startswith("#")} - asked.terms
         return not any(said & self.index.fact_words[i] for i in relevant)
 
-    def _negative(self, fact: int) -> bool:
-        return bool(set(fold(self.case.facts[fact].text).split()) & self.negations)
+    def _agrees(self, facts: Collection[int], relevant: Collection[int]) -> bool:
+        """Whether ``facts`` hold a relevant fact or one stating an absence."""
+        return not self.negative.isdisjoint(facts) or not set(relevant).isdisjoint(facts)
 
     def breaks_persona(self, reply: str, told: Collection[int]) -> bool:
         """Role-breaking words, or a reply far longer than the persona and its facts allow."""
-        rules = fidelity_rules()
-        if says_any(reply, rules.role_breaks):
+        if says_any(reply, fidelity_rules().role_breaks):
             return True
-        allowed = (
-            rules.persona_words_base
-            + rules.persona_words_per_verbosity * self.persona.behaviour.verbosity
-            + sum(self.fact_words[i] for i in told)
-        )
+        allowed = self.persona_words + sum(self.fact_words[i] for i in told)
         return len(reply.split()) > allowed
 
     def transcript_flags(self, transcript: Transcript) -> list[tuple[FidelityFlag, ...]]:
@@ -141,22 +152,14 @@ class FidelityEvaluator:
     produces = ("simulator_faults", "manipulation_attempts", "valid")
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
-        transcript = context.transcript
-        if transcript.validity is not None:  # checked by the session as it ended
-            flags = [turn.fidelity for turn in transcript.turns]
-            validity = transcript.validity
-        else:
-            flags = FidelityChecker(context.case, context.persona).transcript_flags(transcript)
-            validity = validity_of(flags, transcript.error)
+        flags = context.facts.fidelity_flags
+        validity = context.facts.validity
         counts = {
             "simulator_faults": sum(bool(set(turn) & SIMULATOR_FLAGS) for turn in flags),
             "manipulation_attempts": sum("manipulation_attempt" in turn for turn in flags),
             "valid": validity == "valid",
         }
-        return [
-            ScoreComponent(name=name, value=float(value), evaluator=self.name)
-            for name, value in counts.items()
-        ]
+        return [score_component(name, float(value), self.name) for name, value in counts.items()]
 
 
 @EVALUATORS.register("fidelity", offline=True)

@@ -18,7 +18,7 @@ from typing import get_args
 from clinic_env.agents.model_role import ModelRole
 from clinic_env.errors import AgentError
 from clinic_env.evaluators.llm_judge import read_json_object
-from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
+from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, score_component
 from clinic_env.language.lexicon import lexicon
 from clinic_env.language.rules import inquiry_rules, phrase_set, says_any
 from clinic_env.llm.prompts import render_prompt
@@ -93,7 +93,7 @@ class InquiryTracker:
         if says_any(question, rules.chief_complaint):
             return "chief_complaint"
         asked = lexicon().question(question)
-        if asked.topics & set(rules.history_topics):
+        if not asked.topics.isdisjoint(rules.history_topics):
             return "history"
         if asked.is_probe:
             return "other"
@@ -115,16 +115,25 @@ class InquiryTracker:
         """Remember what the patient said, so later questions about it are specifying ones.
         Read sentence by sentence: replies mix the same sentences differently every time, and
         each sentence's terms are worked out once."""
-        for sentence in _SENTENCE_END.split(reply):
-            if sentence:
-                self.known.update(_made_known(sentence))
+        self.known.update(*map(_made_known, filter(None, _SENTENCE_END.split(reply))))
 
 
 def inquiry_labels(transcript: Transcript) -> list[InquiryType | None]:
     """Each turn's inquiry type (None for turns that are not questions to the patient): as
     recorded when every question carries one (the session labels them), else worked out."""
-    if all(turn.inquiry is not None for turn in transcript.turns if is_question_to_patient(turn)):
-        return [turn.inquiry if is_question_to_patient(turn) else None for turn in transcript.turns]
+    labels: list[InquiryType | None] = []
+    for turn in transcript.turns:
+        if not is_question_to_patient(turn):
+            labels.append(None)
+        elif turn.inquiry is None:
+            return _worked_out_labels(transcript)
+        else:
+            labels.append(turn.inquiry)
+    return labels
+
+
+def _worked_out_labels(transcript: Transcript) -> list[InquiryType | None]:
+    """Each turn's inquiry type, read in order as the session reads them."""
     tracker = InquiryTracker(transcript.opening_observation)
     labels: list[InquiryType | None] = []
     for turn in transcript.turns:
@@ -139,15 +148,11 @@ def inquiry_labels(transcript: Transcript) -> list[InquiryType | None]:
 
 def _counts(evaluator: str, prefix: str, labels: Sequence[str | None]) -> list[ScoreComponent]:
     components = [
-        ScoreComponent(
-            name=f"{prefix}_{kind}", value=float(labels.count(kind)), evaluator=evaluator
-        )
+        score_component(f"{prefix}_{kind}", float(labels.count(kind)), evaluator)
         for kind in INQUIRY_TYPES
     ]
     covered = sum(kind in labels for kind in INQUIRY_TYPES) / len(INQUIRY_TYPES)
-    components.append(
-        ScoreComponent(name=f"{prefix}_types_covered", value=covered, evaluator=evaluator)
-    )
+    components.append(score_component(f"{prefix}_types_covered", covered, evaluator))
     return components
 
 
@@ -158,7 +163,7 @@ class InquiryEvaluator:
     produces = (*(f"inquiry_{kind}" for kind in INQUIRY_TYPES), "inquiry_types_covered")
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
-        return _counts(self.name, "inquiry", inquiry_labels(context.transcript))
+        return _counts(self.name, "inquiry", context.facts.inquiry_labels)
 
 
 class UnreadableLabelsError(AgentError):
@@ -209,7 +214,7 @@ class LLMInquiryEvaluator:
         )
         completion = await self.judge.complete([{"role": "user", "content": prompt}])
         labels = parse_labels(completion.text, len(questions))
-        rules = [label for label in inquiry_labels(transcript) if label is not None]
+        rules = [label for label in context.facts.inquiry_labels if label is not None]
         agreement = sum(a == b for a, b in zip(labels, rules, strict=True)) / len(labels)
         return [
             *_counts(self.name, "inquiry_llm", labels),

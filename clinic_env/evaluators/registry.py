@@ -13,9 +13,10 @@ questionnaire for an offline patient) returns nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from clinic_env.agents.base import PatientAgent
 from clinic_env.agents.model_role import ModelRole
@@ -24,6 +25,9 @@ from clinic_env.registry import Registry
 from clinic_env.schema.case import Case
 from clinic_env.schema.persona import Persona
 from clinic_env.schema.transcript import Score, ScoreComponent, Transcript
+
+if TYPE_CHECKING:
+    from clinic_env.evaluators.episode import EpisodeFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,21 @@ class EvaluationContext:
     matcher: DiagnosisMatcher = field(default_factory=DiagnosisMatcher.from_content)
     patient: PatientAgent | None = None
     """The consultation's patient, for the post-consultation questionnaire."""
+    _facts: EpisodeFacts | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def facts(self) -> EpisodeFacts:
+        """What several evaluators read off the transcript (inquiry labels, facts told, tests
+        ordered, fidelity flags), each worked out once for this consultation."""
+        facts = self._facts
+        if facts is None:
+            # Imported here: the facts are read with the evaluators' helpers, whose modules
+            # import this one to register their evaluators.
+            from clinic_env.evaluators.episode import EpisodeFacts  # noqa: PLC0415
+
+            facts = EpisodeFacts(self)
+            object.__setattr__(self, "_facts", facts)  # frozen: kept once, like a cache
+        return facts
 
 
 class Evaluator(Protocol):
@@ -64,7 +83,8 @@ class Evaluator(Protocol):
 
         Args:
             context: the case (ground truth included), the finished transcript, the persona,
-                the matcher and the patient (for a questionnaire).
+                the matcher, the patient (for a questionnaire) and ``facts``, what several
+                evaluators read off the transcript, worked out once.
 
         Returns:
             Its components; none for a consultation it does not apply to.
@@ -91,6 +111,18 @@ EVALUATOR_GROUP = "clinic_env.evaluators"
 EVALUATORS: Registry[EvaluatorFactory, EvaluatorInfo] = Registry(
     "evaluator", EvaluatorInfo, group=EVALUATOR_GROUP, passes=("judge",)
 )
+
+
+@functools.lru_cache(maxsize=4096)
+def score_component(name: str, value: float, evaluator: str) -> ScoreComponent:
+    """A score an evaluator computed from counts and flags (a share, a count, 0.0 or 1.0).
+
+    Components are immutable and such values repeat from one consultation to the next, so
+    each distinct component is validated once and then shared: building ~25 per episode was
+    a fifth of the offline evaluators' time. ``value`` must not be -0.0, which equals 0.0
+    (counts, shares and sums of them never are).
+    """
+    return ScoreComponent(name=name, value=value, evaluator=evaluator)
 
 
 def failed(names: Sequence[str], evaluator: str, exc: BaseException) -> list[ScoreComponent]:

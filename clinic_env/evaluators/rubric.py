@@ -9,24 +9,28 @@ A rubric's score is the share of the applicable points met, so 1.0 is a perfect 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from pydantic import Field, model_validator
 
 from clinic_env.agents.model_role import ModelRole
 from clinic_env.content import content_files, content_path, load_yaml_model
 from clinic_env.errors import AgentError, ContentError
-from clinic_env.evaluators.fidelity import manipulates
-from clinic_env.evaluators.inquiry import inquiry_labels, is_question_to_patient
+from clinic_env.evaluators.episode import EpisodeFacts
 from clinic_env.evaluators.llm_judge import read_json_object
-from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext
-from clinic_env.evaluators.scoring import must_not_miss_listed, ordered_tests
+from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, score_component
 from clinic_env.language.lexicon import lexicon
-from clinic_env.language.rules import phrase_sets, phrase_sets_in
+from clinic_env.language.rules import phrase_sets
 from clinic_env.llm.prompts import render_prompt
 from clinic_env.schema.action import ActionKind
 from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import FactCategory
 from clinic_env.schema.transcript import InquiryType, ScoreComponent, Transcript
+
+Test = Callable[[EpisodeFacts, Any], bool | None]
+"""One kind of offline check: whether it holds on an episode (None: not applicable), given
+the check's value."""
 
 
 class Check(Frozen):
@@ -60,11 +64,10 @@ class Check(Frozen):
         return self
 
     @functools.cached_property
-    def test(self) -> tuple[str, object]:
-        """The name of the :class:`TranscriptFacts` method that runs this check's one test,
-        and the test's value."""
+    def test(self) -> tuple[Test, Any]:
+        """The function that runs this check's one test, and the test's value."""
         name, value = next((n, v) for n, v in self if v is not None)
-        return f"_{name}", value
+        return _TESTS[name], value
 
 
 class Criterion(Frozen):
@@ -88,6 +91,11 @@ class Rubric(Frozen):
             raise ValueError("criterion ids must be unique within a rubric")
         return self
 
+    @functools.cached_property
+    def checked(self) -> tuple[tuple[int, Test, Any], ...]:
+        """The points, test and test value of each criterion the rules can score."""
+        return tuple((c.points, *c.check.test) for c in self.criteria if c.check is not None)
+
 
 @functools.cache
 def rubrics() -> dict[str, Rubric]:
@@ -101,83 +109,87 @@ def rubrics() -> dict[str, Rubric]:
     return found
 
 
-class TranscriptFacts:
-    """What the offline checks read off one transcript, computed once."""
-
-    def __init__(self, context: EvaluationContext) -> None:
-        self.context = context
-        transcript: Transcript = context.transcript
-        self.messages = [turn.doctor_message for turn in transcript.turns]
-        questions = [
-            t.action.text for t in transcript.turns if is_question_to_patient(t) and t.action
-        ]
-        self.topics = {topic for q in questions for topic in lexicon().question(q).topics}
-        self.labels = set(inquiry_labels(transcript))
-        self.kinds = [t.action.kind for t in transcript.turns if t.action is not None]
-        told = {i for turn in transcript.turns for i in turn.facts_revealed}
-        self.coverage = len(told) / len(context.case.facts)
-        self.said = frozenset[str]().union(*map(phrase_sets_in, self.messages))
-
-    def met(self, check: Check) -> bool | None:
-        """Whether the check holds; None when it does not apply to this case."""
-        method, value = check.test
-        return getattr(self, method)(value)
-
-    def _inquiry(self, kind: InquiryType) -> bool:
-        return kind in self.labels
-
-    def _asked_about(self, topics: tuple[FactCategory, ...]) -> bool:
-        return bool(self.topics & set(topics))
-
-    def _said(self, phrases: str) -> bool:
-        return phrases in self.said
-
-    def _coverage_at_least(self, share: float) -> bool:
-        return self.coverage >= share
-
-    def _must_not_miss_listed(self, _: bool) -> bool | None:
-        context = self.context
-        transcript = context.transcript
-        return must_not_miss_listed(
-            context.case,
-            transcript.differential,
-            context.matcher,
-            options_shown=transcript.options_shown,
-        )
-
-    def _diagnosed(self, _: bool) -> bool:
-        return bool(self.context.transcript.differential)
-
-    def _differential_at_least(self, count: int) -> bool:
-        return len(self.context.transcript.differential) >= count
-
-    def _no_invalid_actions(self, _: bool) -> bool:
-        return not any(turn.error for turn in self.context.transcript.turns)
-
-    def _no_repeats(self, _: bool) -> bool:
-        asked = [" ".join(sorted(lexicon().terms(m))) or m for m in self.messages]
-        return len(set(asked)) == len(asked)
-
-    def _no_manipulation(self, _: bool) -> bool:
-        return not any(manipulates(m) for m in self.messages)
-
-    def _examined(self, _: bool) -> bool:
-        return ActionKind.EXAMINE in self.kinds
-
-    def _investigated(self, _: bool) -> bool:
-        return bool({ActionKind.EXAMINE, ActionKind.ORDER_TEST} & set(self.kinds))
-
-    def _tests_within_usd(self, limit: float) -> bool:
-        return sum(cost for cost, _ in ordered_tests(self.context.transcript)) <= limit
+def _inquiry(facts: EpisodeFacts, kind: InquiryType) -> bool:
+    return kind in facts.inquiry_labels
 
 
-def rubric_score(rubric: Rubric, verdicts: dict[str, bool | None]) -> float | None:
-    """Share of the applicable points met; None when no criterion applied."""
-    applicable = [c for c in rubric.criteria if verdicts.get(c.id) is not None]
-    total = sum(c.points for c in applicable)
-    if not total:
-        return None
-    return sum(c.points for c in applicable if verdicts[c.id]) / total
+def _asked_about(facts: EpisodeFacts, topics: tuple[FactCategory, ...]) -> bool:
+    return not facts.topics.isdisjoint(topics)
+
+
+def _said(facts: EpisodeFacts, phrases: str) -> bool:
+    return phrases in facts.said
+
+
+def _coverage_at_least(facts: EpisodeFacts, share: float) -> bool:
+    return facts.coverage >= share
+
+
+def _must_not_miss_listed(facts: EpisodeFacts, _: bool) -> bool | None:
+    return facts.must_not_miss_listed
+
+
+def _diagnosed(facts: EpisodeFacts, _: bool) -> bool:
+    return bool(facts.transcript.differential)
+
+
+def _differential_at_least(facts: EpisodeFacts, count: int) -> bool:
+    return len(facts.transcript.differential) >= count
+
+
+def _no_invalid_actions(facts: EpisodeFacts, _: bool) -> bool:
+    return not any(turn.error for turn in facts.transcript.turns)
+
+
+def _no_repeats(facts: EpisodeFacts, _: bool) -> bool:
+    asked = [" ".join(sorted(lexicon().terms(m))) or m for m in facts.messages]
+    return len(set(asked)) == len(asked)
+
+
+def _no_manipulation(facts: EpisodeFacts, _: bool) -> bool:
+    return not any("manipulation_attempt" in flags for flags in facts.fidelity_flags)
+
+
+def _examined(facts: EpisodeFacts, _: bool) -> bool:
+    return ActionKind.EXAMINE in facts.kinds
+
+
+def _investigated(facts: EpisodeFacts, _: bool) -> bool:
+    return ActionKind.EXAMINE in facts.kinds or ActionKind.ORDER_TEST in facts.kinds
+
+
+def _tests_within_usd(facts: EpisodeFacts, limit: float) -> bool:
+    return sum(cost for cost, _ in facts.tests) <= limit
+
+
+_TESTS: dict[str, Test] = {
+    "inquiry": _inquiry,
+    "asked_about": _asked_about,
+    "said": _said,
+    "coverage_at_least": _coverage_at_least,
+    "must_not_miss_listed": _must_not_miss_listed,
+    "diagnosed": _diagnosed,
+    "differential_at_least": _differential_at_least,
+    "no_invalid_actions": _no_invalid_actions,
+    "no_repeats": _no_repeats,
+    "no_manipulation": _no_manipulation,
+    "examined": _examined,
+    "investigated": _investigated,
+    "tests_within_usd": _tests_within_usd,
+}
+"""Each :class:`Check` field's test, read off the episode's shared facts."""
+
+
+def rubric_score(verdicts: Iterable[tuple[int, bool | None]]) -> float | None:
+    """Share of the applicable points met, from each criterion's points and verdict (None:
+    not applicable); None when no criterion applied."""
+    met = total = 0
+    for points, verdict in verdicts:
+        if verdict is not None:
+            total += points
+            if verdict:
+                met += points
+    return met / total if total else None
 
 
 class RubricEvaluator:
@@ -189,15 +201,12 @@ class RubricEvaluator:
         self.produces = tuple(f"rubric_{rubric_id}" for rubric_id in rubrics())
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
-        facts = TranscriptFacts(context)
+        facts = context.facts
         components = []
         for rubric in rubrics().values():
-            verdicts = {c.id: facts.met(c.check) for c in rubric.criteria if c.check is not None}
-            score = rubric_score(rubric, verdicts)
+            score = rubric_score([(points, test(facts, v)) for points, test, v in rubric.checked])
             if score is not None:
-                components.append(
-                    ScoreComponent(name=f"rubric_{rubric.id}", value=score, evaluator=self.name)
-                )
+                components.append(score_component(f"rubric_{rubric.id}", score, self.name))
         return components
 
 
@@ -254,7 +263,8 @@ class LLMRubricEvaluator:
             )
             try:
                 completion = await self.judge.complete([{"role": "user", "content": prompt}])
-                score = rubric_score(rubric, parse_verdicts(completion.text, rubric))
+                verdicts = parse_verdicts(completion.text, rubric)
+                score = rubric_score((c.points, verdicts[c.id]) for c in rubric.criteria)
             except Exception as exc:  # noqa: BLE001 - one rubric's failure spares the others
                 error = f"{type(exc).__name__}: {exc}"
                 components.append(
@@ -262,7 +272,7 @@ class LLMRubricEvaluator:
                 )
                 continue
             if score is not None:
-                components.append(ScoreComponent(name=name, value=score, evaluator=self.name))
+                components.append(score_component(name, score, self.name))
         return components
 
 

@@ -11,12 +11,16 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from clinic_env.agents.model_role import ModelRole
-from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, failed
+from clinic_env.evaluators.registry import (
+    EVALUATORS,
+    EvaluationContext,
+    failed,
+    score_component,
+)
 from clinic_env.language.matcher import DiagnosisMatcher
 from clinic_env.language.text import fold
-from clinic_env.schema.action import ActionKind
 from clinic_env.schema.case import Case
-from clinic_env.schema.transcript import ScoreComponent, Transcript
+from clinic_env.schema.transcript import ScoreComponent
 
 TOP_KS = (1, 3, 5)
 # The forms that name an option by its letter, and nothing else: "A", "(A)", "A.", "A)",
@@ -133,15 +137,6 @@ def must_not_miss_listed(
     return all(rank_of(matcher, ranked, name, aliases) is not None for name, aliases in needed)
 
 
-def ordered_tests(transcript: Transcript) -> list[tuple[float, float]]:
-    """(cost, turnaround hours) of every test the doctor ordered."""
-    return [
-        (turn.cost_usd, turn.turnaround_hours)
-        for turn in transcript.turns
-        if turn.action is not None and turn.action.kind is ActionKind.ORDER_TEST
-    ]
-
-
 def _components(
     evaluator: str, computations: Sequence[tuple[str, Callable[[], float | None]]]
 ) -> list[ScoreComponent]:
@@ -154,7 +149,7 @@ def _components(
             components.extend(failed([name], evaluator, exc))
             continue
         if value is not None:
-            components.append(ScoreComponent(name=name, value=value, evaluator=evaluator))
+            components.append(score_component(name, value, evaluator))
     return components
 
 
@@ -167,34 +162,23 @@ class DiagnosisEvaluator:
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
         differential = context.transcript.differential
         shown = context.transcript.options_shown
+        components = [score_component("diagnosed", float(bool(differential)), "outcome")]
         try:
-            rank: int | Exception | None = diagnosis_rank(
-                context.case, differential, context.matcher, options_shown=shown
-            )
+            rank = diagnosis_rank(context.case, differential, context.matcher, options_shown=shown)
         except Exception as exc:  # noqa: BLE001 - recorded on each top-k score
-            rank = exc
-
-        def within(k: int) -> Callable[[], float]:
-            def compute() -> float:
-                if isinstance(rank, Exception):
-                    raise rank
-                return float(rank is not None and rank <= k)
-
-            return compute
+            components.extend(failed([f"top{k}" for k in TOP_KS], self.name, exc))
+        else:
+            components.extend(
+                score_component(f"top{k}", float(rank is not None and rank <= k), self.name)
+                for k in TOP_KS
+            )
 
         def must_not_miss() -> float | None:
-            listed = must_not_miss_listed(
-                context.case, differential, context.matcher, options_shown=shown
-            )
+            listed = context.facts.must_not_miss_listed
             return None if listed is None else float(listed)
 
-        return [
-            ScoreComponent(name="diagnosed", value=float(bool(differential)), evaluator="outcome"),
-            *_components(
-                self.name,
-                [*((f"top{k}", within(k)) for k in TOP_KS), ("must_not_miss", must_not_miss)],
-            ),
-        ]
+        components.extend(_components(self.name, [("must_not_miss", must_not_miss)]))
+        return components
 
 
 class MCQEvaluator:
@@ -226,9 +210,7 @@ class CoverageEvaluator:
     produces = ("coverage",)
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
-        told = {i for turn in context.transcript.turns for i in turn.facts_revealed}
-        facts = context.case.facts
-        return _components(self.name, [("coverage", lambda: len(told) / len(facts))])
+        return _components(self.name, [("coverage", lambda: context.facts.coverage)])
 
 
 class TestsEvaluator:
@@ -239,19 +221,13 @@ class TestsEvaluator:
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
         transcript = context.transcript
-        tests = ordered_tests(transcript)
+        tests = context.facts.tests
         return [
-            ScoreComponent(
-                name="turns", value=float(len(transcript.turns)), evaluator="turn_count"
-            ),
-            ScoreComponent(name="tests_ordered", value=float(len(tests)), evaluator="test_count"),
-            ScoreComponent(
-                name="test_cost_usd", value=float(sum(c for c, _ in tests)), evaluator="test_cost"
-            ),
-            ScoreComponent(
-                name="test_turnaround_hours",
-                value=float(sum(h for _, h in tests)),
-                evaluator="test_turnaround",
+            score_component("turns", float(len(transcript.turns)), "turn_count"),
+            score_component("tests_ordered", float(len(tests)), "test_count"),
+            score_component("test_cost_usd", float(sum(c for c, _ in tests)), "test_cost"),
+            score_component(
+                "test_turnaround_hours", float(sum(h for _, h in tests)), "test_turnaround"
             ),
         ]
 
