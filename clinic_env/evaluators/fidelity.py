@@ -145,6 +145,24 @@ def validity_of(flags: Collection[tuple[FidelityFlag, ...]], error: str | None) 
     return "valid"
 
 
+def episode_flags(context: EvaluationContext) -> list[tuple[FidelityFlag, ...]]:
+    """Each turn's fidelity flags: as the session recorded them when it labelled the
+    episode's validity, else worked out from the transcript (read with
+    ``context.derived(episode_flags)``)."""
+    transcript = context.transcript
+    if transcript.validity is not None:
+        return [turn.fidelity for turn in transcript.turns]
+    return FidelityChecker(context.case, context.persona).transcript_flags(transcript)
+
+
+def episode_validity(context: EvaluationContext) -> Validity:
+    """The episode's validity label: as the session recorded it, else worked out."""
+    transcript = context.transcript
+    if transcript.validity is not None:
+        return transcript.validity
+    return validity_of(context.derived(episode_flags), transcript.error)
+
+
 class FidelityEvaluator:
     """Counts of simulator faults and manipulation attempts, and whether the episode is valid."""
 
@@ -152,8 +170,8 @@ class FidelityEvaluator:
     produces = ("simulator_faults", "manipulation_attempts", "valid")
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
-        flags = context.facts.fidelity_flags
-        validity = context.facts.validity
+        flags = context.derived(episode_flags)
+        validity = context.derived(episode_validity)
         counts = {
             "simulator_faults": sum(bool(set(turn) & SIMULATOR_FLAGS) for turn in flags),
             "manipulation_attempts": sum("manipulation_attempt" in turn for turn in flags),

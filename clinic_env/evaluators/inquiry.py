@@ -146,6 +146,12 @@ def _worked_out_labels(transcript: Transcript) -> list[InquiryType | None]:
     return labels
 
 
+def episode_labels(context: EvaluationContext) -> list[InquiryType | None]:
+    """Each turn's inquiry type (see :func:`inquiry_labels`), read with
+    ``context.derived(episode_labels)``."""
+    return inquiry_labels(context.transcript)
+
+
 def _counts(evaluator: str, prefix: str, labels: Sequence[str | None]) -> list[ScoreComponent]:
     components = [
         score_component(f"{prefix}_{kind}", float(labels.count(kind)), evaluator)
@@ -163,7 +169,7 @@ class InquiryEvaluator:
     produces = (*(f"inquiry_{kind}" for kind in INQUIRY_TYPES), "inquiry_types_covered")
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
-        return _counts(self.name, "inquiry", context.facts.inquiry_labels)
+        return _counts(self.name, "inquiry", context.derived(episode_labels))
 
 
 class UnreadableLabelsError(AgentError):
@@ -214,7 +220,7 @@ class LLMInquiryEvaluator:
         )
         completion = await self.judge.complete([{"role": "user", "content": prompt}])
         labels = parse_labels(completion.text, len(questions))
-        rules = [label for label in context.facts.inquiry_labels if label is not None]
+        rules = [label for label in context.derived(episode_labels) if label is not None]
         agreement = sum(a == b for a, b in zip(labels, rules, strict=True)) / len(labels)
         return [
             *_counts(self.name, "inquiry_llm", labels),

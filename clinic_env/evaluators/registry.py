@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol, TypeVar
 
 from clinic_env.agents.base import PatientAgent
 from clinic_env.agents.model_role import ModelRole
@@ -26,8 +26,7 @@ from clinic_env.schema.case import Case
 from clinic_env.schema.persona import Persona
 from clinic_env.schema.transcript import Score, ScoreComponent, Transcript
 
-if TYPE_CHECKING:
-    from clinic_env.evaluators.episode import EpisodeFacts
+DerivedT = TypeVar("DerivedT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,21 +40,18 @@ class EvaluationContext:
     matcher: DiagnosisMatcher = field(default_factory=DiagnosisMatcher.from_content)
     patient: PatientAgent | None = None
     """The consultation's patient, for the post-consultation questionnaire."""
-    _facts: EpisodeFacts | None = field(default=None, init=False, repr=False, compare=False)
+    memo: dict[Callable[..., Any], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """What evaluators worked out from this consultation, by the function that did it."""
 
-    @property
-    def facts(self) -> EpisodeFacts:
-        """What several evaluators read off the transcript (inquiry labels, facts told, tests
-        ordered, fidelity flags), each worked out once for this consultation."""
-        facts = self._facts
-        if facts is None:
-            # Imported here: the facts are read with the evaluators' helpers, whose modules
-            # import this one to register their evaluators.
-            from clinic_env.evaluators.episode import EpisodeFacts  # noqa: PLC0415
-
-            facts = EpisodeFacts(self)
-            object.__setattr__(self, "_facts", facts)  # frozen: kept once, like a cache
-        return facts
+    def derived(self, compute: Callable[[EvaluationContext], DerivedT]) -> DerivedT:
+        """``compute(self)``, worked out once for this consultation however many evaluators
+        read it: inquiry labels, fidelity flags, tests ordered (see evaluators.episode)."""
+        memo = self.memo
+        if compute not in memo:
+            memo[compute] = compute(self)
+        return memo[compute]  # type: ignore[no-any-return]
 
 
 class Evaluator(Protocol):

@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 from clinic_env.agents.model_role import ModelRole
 from clinic_env.content import content_files, content_path, load_yaml_model
 from clinic_env.errors import AgentError, ContentError
-from clinic_env.evaluators.episode import EpisodeFacts
+from clinic_env.evaluators.episode import EpisodeFacts, episode_facts
 from clinic_env.evaluators.llm_judge import read_json_object
 from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, score_component
 from clinic_env.language.lexicon import lexicon
@@ -201,7 +201,7 @@ class RubricEvaluator:
         self.produces = tuple(f"rubric_{rubric_id}" for rubric_id in rubrics())
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
-        facts = context.facts
+        facts = episode_facts(context)
         components = []
         for rubric in rubrics().values():
             score = rubric_score([(points, test(facts, v)) for points, test, v in rubric.checked])

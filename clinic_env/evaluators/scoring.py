@@ -19,6 +19,7 @@ from clinic_env.evaluators.registry import (
 )
 from clinic_env.language.matcher import DiagnosisMatcher
 from clinic_env.language.text import fold
+from clinic_env.schema.action import ActionKind
 from clinic_env.schema.case import Case
 from clinic_env.schema.transcript import ScoreComponent
 
@@ -153,6 +154,33 @@ def _components(
     return components
 
 
+def episode_must_not_miss(context: EvaluationContext) -> bool | None:
+    """Whether the differential lists every must-not-miss diagnosis; None when the case
+    flags none (see :func:`must_not_miss_listed`)."""
+    transcript = context.transcript
+    return must_not_miss_listed(
+        context.case,
+        transcript.differential,
+        context.matcher,
+        options_shown=transcript.options_shown,
+    )
+
+
+def episode_tests(context: EvaluationContext) -> tuple[tuple[float, float], ...]:
+    """(cost, turnaround hours) of every test the doctor ordered."""
+    return tuple(
+        (turn.cost_usd, turn.turnaround_hours)
+        for turn in context.transcript.turns
+        if turn.action is not None and turn.action.kind is ActionKind.ORDER_TEST
+    )
+
+
+def episode_coverage(context: EvaluationContext) -> float:
+    """The share of the case's facts the patient told."""
+    told = {i for turn in context.transcript.turns for i in turn.facts_revealed}
+    return len(told) / len(context.case.facts)
+
+
 class DiagnosisEvaluator:
     """Top-k accuracy of the ranked differential against the ground truth and its aliases."""
 
@@ -174,7 +202,7 @@ class DiagnosisEvaluator:
             )
 
         def must_not_miss() -> float | None:
-            listed = context.facts.must_not_miss_listed
+            listed = context.derived(episode_must_not_miss)
             return None if listed is None else float(listed)
 
         components.extend(_components(self.name, [("must_not_miss", must_not_miss)]))
@@ -210,7 +238,7 @@ class CoverageEvaluator:
     produces = ("coverage",)
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
-        return _components(self.name, [("coverage", lambda: context.facts.coverage)])
+        return _components(self.name, [("coverage", lambda: context.derived(episode_coverage))])
 
 
 class TestsEvaluator:
@@ -221,7 +249,7 @@ class TestsEvaluator:
 
     async def evaluate(self, context: EvaluationContext) -> list[ScoreComponent]:
         transcript = context.transcript
-        tests = context.facts.tests
+        tests = context.derived(episode_tests)
         return [
             score_component("turns", float(len(transcript.turns)), "turn_count"),
             score_component("tests_ordered", float(len(tests)), "test_count"),

@@ -6,7 +6,8 @@ import asyncio
 import pytest
 
 from clinic_env.datasets import load_cases
-from clinic_env.evaluators import episode
+from clinic_env.evaluators import inquiry
+from clinic_env.evaluators.episode import EpisodeFacts, episode_facts
 from clinic_env.evaluators.fidelity import FidelityChecker, manipulates, validity_of
 from clinic_env.evaluators.inquiry import InquiryTracker, is_question_to_patient
 from clinic_env.evaluators.registry import EvaluationContext, evaluate
@@ -60,11 +61,11 @@ def unlabelled(context: EvaluationContext) -> EvaluationContext:
 def test_the_facts_are_what_each_evaluator_derived_on_its_own(case_index):
     context = played(case_index)
     record = context.transcript
-    facts = context.facts
-    assert facts is context.facts
+    facts = episode_facts(context)
+    assert facts is episode_facts(context)
     assert facts.messages == tuple(t.doctor_message for t in record.turns)
-    assert facts.told == {i for t in record.turns for i in t.facts_revealed}
-    assert facts.coverage == len(facts.told) / len(context.case.facts)
+    told = {i for t in record.turns for i in t.facts_revealed}
+    assert facts.coverage == len(told) / len(context.case.facts)
     assert list(facts.tests) == [
         (t.cost_usd, t.turnaround_hours)
         for t in record.turns
@@ -92,7 +93,7 @@ def test_the_facts_are_what_each_evaluator_derived_on_its_own(case_index):
             labels.append(None)
     assert facts.inquiry_labels == labels
     # A transcript without them gets the same facts, worked out.
-    bare = unlabelled(context).facts
+    bare = episode_facts(unlabelled(context))
     assert bare.inquiry_labels == labels
     assert bare.fidelity_flags == facts.fidelity_flags
     assert bare.validity == facts.validity
@@ -109,11 +110,9 @@ def test_the_suite_scores_a_record_alike_with_or_without_what_the_session_record
 def test_the_facts_are_worked_out_once_for_every_evaluator(monkeypatch):
     context = played(1)
     calls = []
-    labels = episode.inquiry_labels
-    monkeypatch.setattr(episode, "inquiry_labels", lambda t: calls.append(t) or labels(t))
-    built = []
-    facts_class = episode.EpisodeFacts
-    monkeypatch.setattr(episode, "EpisodeFacts", lambda c: built.append(c) or facts_class(c))
+    labels = inquiry.inquiry_labels
+    monkeypatch.setattr(inquiry, "inquiry_labels", lambda t: calls.append(t) or labels(t))
     asyncio.run(evaluate(context, create_evaluators(OFFLINE_EVALUATORS, None)))
-    assert calls == [context.transcript]
-    assert built == [context]
+    assert calls == [context.transcript]  # read by the rubric and the inquiry evaluator
+    assert isinstance(context.memo[EpisodeFacts], EpisodeFacts)
+    assert context.derived(inquiry.episode_labels) is context.memo[inquiry.episode_labels]
