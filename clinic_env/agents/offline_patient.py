@@ -26,6 +26,7 @@ from clinic_env.agents.base import PATIENTS, PatientQuestion, PatientReply
 from clinic_env.agents.biasing import BiasUse
 from clinic_env.content import content_path, load_yaml_model
 from clinic_env.language.facts import STORY_CATEGORIES, STORY_TOPICS, build_index
+from clinic_env.language.identity import IdentityCache
 from clinic_env.language.lexicon import Lexicon, Question, lexicon
 from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import Fact, PatientView
@@ -82,6 +83,14 @@ def shifted_behaviour(
         patience=max(1, patience),
         emotional_cues=min(1.0, max(0.0, cues)),
     )
+
+
+def _voiced(facts: tuple[Fact, ...]) -> tuple[str, ...]:
+    """How the patient says each fact: in its own words where the case gives them."""
+    return tuple(fact.says or fact.text for fact in facts)
+
+
+_voices = IdentityCache(_voiced, 4096)
 
 
 class Stance:
@@ -156,6 +165,7 @@ class OfflinePatient:
         self.rng = rng
         self.words: Lexicon = lexicon()
         self.index = build_index(view.facts)
+        self.voices = _voices(view.facts)
         self.phrases = default_phrases()
         self.unknown = persona.phrases.unknown or self.phrases.unknown
         self.behaviour = persona.behaviour
@@ -202,7 +212,8 @@ class OfflinePatient:
                 return said, []
         chosen, held_back = self._select(asked)
         if chosen:
-            return " ".join(self._voice(self.view.facts[i]) for i in chosen), chosen
+            voices = self.voices
+            return " ".join([voices[i] for i in chosen]), chosen
         if held_back:
             return self.rng.choice(self.phrases.hesitate), []
         if asked.ice:
@@ -264,9 +275,6 @@ class OfflinePatient:
             return True
         chance = 1.0 + sum(s.withheld(self.index.topics[fact]) for s in self.stances)
         return chance >= 1.0 or self.rng.random() < chance
-
-    def _voice(self, fact: Fact) -> str:
-        return fact.says or fact.text
 
     def _decorate(self, body: str) -> str:
         """Add the persona's opener, emotional cue and impatience around the answer."""
