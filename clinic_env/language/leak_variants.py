@@ -131,10 +131,18 @@ class _CharFolding(dict[int, str]):
 
 
 _FOLDING = _CharFolding()
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def prepared_text(text: str) -> str:
-    return text if text.isascii() else text.translate(_FOLDING)
+    """``text`` with each non-ASCII character folded (see :class:`_CharFolding`): only those
+    are looked up, where ``str.translate`` looked up every character (4.3 us for a reply
+    holding one)."""
+    return text if text.isascii() else _NON_ASCII.sub(_fold_character, text)
+
+
+def _fold_character(match: re.Match[str]) -> str:
+    return _FOLDING[ord(match.group())]
 
 
 _POSSESSIVE = r"(?:'s|s'|s|'| s(?![A-Za-z0-9]))?"

@@ -21,7 +21,13 @@ from clinic_env.language.leak import (
     leak_guard,
     withheld_case,
 )
-from clinic_env.language.leak_variants import GUARD_WORDS, GuardWords, prepared_text, variants_of
+from clinic_env.language.leak_variants import (
+    _FOLDING,
+    GUARD_WORDS,
+    GuardWords,
+    prepared_text,
+    variants_of,
+)
 from tests.helpers.cases import minimal_case
 
 SENTENCES = Path(__file__).parent / "fixtures" / "guard_sentences.yaml"
@@ -307,3 +313,15 @@ def test_substring_finder_agrees_with_a_search_per_part(count):
     for _ in range(500):
         text = "".join(rng.choices(letters + "xyz", k=rng.randint(0, 30)))
         assert finder(text) == any(part in text for part in parts), (parts, text)
+
+
+def test_prepared_text_folds_each_character_in_place():
+    """Only non-ASCII characters are looked up; the text is as the character table makes
+    it, one ASCII character for each, so positions in it are positions in the original."""
+    rng = random.Random(1)
+    characters = "aZ 1.’é—°ßİ\u00a0\u0301ﬁ中😀\x85\t"
+    for _ in range(5000):
+        text = "".join(rng.choices(characters, k=rng.randint(0, 12)))
+        prepared = prepared_text(text)
+        assert prepared == text.translate(_FOLDING) and len(prepared) == len(text), text
+        assert prepared.isascii()
