@@ -122,6 +122,9 @@ def _frozen(table: dict[Key, list[int]]) -> dict[Key, tuple[int, ...]]:
     return {key: tuple(hits) for key, hits in table.items()}
 
 
+_POLICIES: tuple[Unrecorded, ...] = get_args(Unrecorded)
+"""The unrecorded policies, read off the type once (not on every reset)."""
+
 MAX_REMEMBERED_REQUESTS = 4096
 """Answers kept per view; later requests are looked up afresh."""
 
@@ -150,10 +153,8 @@ class OfflineMeasurement:
     def __init__(
         self, view: MeasurementView, rng: random.Random, *, unrecorded: Unrecorded = "unavailable"
     ) -> None:
-        if unrecorded not in get_args(Unrecorded):
-            raise ValueError(
-                f"unrecorded must be one of {get_args(Unrecorded)}, not {unrecorded!r}"
-            )
+        if unrecorded not in _POLICIES:
+            raise ValueError(f"unrecorded must be one of {_POLICIES}, not {unrecorded!r}")
         self.view = view
         self.rng = rng
         self.unrecorded = unrecorded
