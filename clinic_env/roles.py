@@ -28,6 +28,7 @@ from clinic_env.agents.llm_patient import LLMPatient
 from clinic_env.agents.model_role import CallLog, ModelRole
 from clinic_env.errors import ConfigError, UnknownNameError
 from clinic_env.evaluators.llm_judge import LLMJudge
+from clinic_env.language.identity import IdentityCache
 from clinic_env.language.leak import case_guard, withheld_case
 from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.llm.config import ModelConfig, as_model_config
@@ -108,6 +109,12 @@ def model_config_of(spec: RoleSpec, registry: Registry[Any, Any]) -> ModelConfig
     return _as_config(spec)
 
 
+_patient_views = IdentityCache(Case.patient_view, 4096)
+_measurement_views = IdentityCache(Case.measurement_view, 4096)
+"""The roles' views of each withheld case, made once: the same (immutable) view on every
+episode, so what agents build from a view is found by its identity."""
+
+
 @dataclass
 class RoleContext:
     """What the agents of one consultation share: the client, the call log, the seed."""
@@ -131,7 +138,7 @@ class RoleContext:
     ) -> PatientAgent:
         """``biases`` are the patient's: a model gets their texts, a registered or given
         patient acts them out (one that cannot is an error, never a silently unbiased run)."""
-        view = self.views.patient_view()
+        view = _patient_views(self.views)
         rng = agent_rng(self.seed, self.case.id, "patient")
         if isinstance(spec, AgentFactory):
             return _with_biases(spec.make(view, persona, rng), spec.label, biases)
@@ -147,7 +154,7 @@ class RoleContext:
         self, spec: RoleSpec | AgentFactory, options: SessionOptions | None = None
     ) -> MeasurementAgent:
         options = options or SessionOptions()
-        view = self.views.measurement_view()
+        view = _measurement_views(self.views)
         rng = agent_rng(self.seed, self.case.id, "measurement")
         if isinstance(spec, AgentFactory):
             return spec.make(view, rng)  # type: ignore[no-any-return]

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import TypeVar, get_args
 
 from clinic_env.agents.base import MEASUREMENTS, MeasurementResult, Unrecorded
+from clinic_env.language.identity import IdentityCache
 from clinic_env.language.knowledge import (
     exam_systems_in,
     manoeuvre_for_test,
@@ -121,6 +122,29 @@ def _frozen(table: dict[Key, list[int]]) -> dict[Key, tuple[int, ...]]:
     return {key: tuple(hits) for key, hits in table.items()}
 
 
+_POLICIES: tuple[Unrecorded, ...] = get_args(Unrecorded)
+"""The unrecorded policies, read off the type once (not on every reset)."""
+
+MAX_REMEMBERED_REQUESTS = 4096
+"""Answers kept per view; later requests are looked up afresh."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """What the agents of one view share: its tests' index and the answers given so far."""
+
+    index: TestIndex
+    answers: dict[tuple[ActionKind, str, Unrecorded], MeasurementResult]
+
+
+def _record_of(view: MeasurementView) -> _Record:
+    return _Record(index_case_tests(view.tests), {})
+
+
+_records = IdentityCache(_record_of, 4096)
+"""Per view object: the session's roles pass the same view of a case on every episode."""
+
+
 class OfflineMeasurement:
     """Looks results up in the case; deterministic and free of I/O."""
 
@@ -129,22 +153,33 @@ class OfflineMeasurement:
     def __init__(
         self, view: MeasurementView, rng: random.Random, *, unrecorded: Unrecorded = "unavailable"
     ) -> None:
-        if unrecorded not in get_args(Unrecorded):
-            raise ValueError(
-                f"unrecorded must be one of {get_args(Unrecorded)}, not {unrecorded!r}"
-            )
+        if unrecorded not in _POLICIES:
+            raise ValueError(f"unrecorded must be one of {_POLICIES}, not {unrecorded!r}")
         self.view = view
         self.rng = rng
         self.unrecorded = unrecorded
         self.texts: ProtocolTexts = protocol_texts()
         self.tests = test_resolver()
-        self._index = index_case_tests(view.tests)
+        self._record = _records(view)
+        self._index = self._record.index
 
     async def measure(self, action: Action) -> MeasurementResult:
         return self.lookup(action)
 
     def lookup(self, action: Action) -> MeasurementResult:
-        """The synchronous core of :meth:`measure`."""
+        """The synchronous core of :meth:`measure`: a pure function of the view, the policy
+        and the request, so each answer is kept for the view (doctors repeat requests on
+        every episode of a case)."""
+        key = (action.kind, action.text, self.unrecorded)
+        answers = self._record.answers
+        found = answers.get(key)
+        if found is None:
+            found = self._look_up(action)
+            if len(answers) < MAX_REMEMBERED_REQUESTS:
+                answers[key] = found
+        return found
+
+    def _look_up(self, action: Action) -> MeasurementResult:
         if action.kind is ActionKind.ORDER_TEST:
             return self._test(action.text)
         if action.kind is ActionKind.EXAMINE:

@@ -26,6 +26,7 @@ from clinic_env.agents.base import PATIENTS, PatientQuestion, PatientReply
 from clinic_env.agents.biasing import BiasUse
 from clinic_env.content import content_path, load_yaml_model
 from clinic_env.language.facts import STORY_CATEGORIES, STORY_TOPICS, build_index
+from clinic_env.language.identity import IdentityCache
 from clinic_env.language.lexicon import Lexicon, Question, lexicon
 from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import Fact, PatientView
@@ -82,6 +83,14 @@ def shifted_behaviour(
         patience=max(1, patience),
         emotional_cues=min(1.0, max(0.0, cues)),
     )
+
+
+def _voiced(facts: tuple[Fact, ...]) -> tuple[str, ...]:
+    """How the patient says each fact: in its own words where the case gives them."""
+    return tuple(fact.says or fact.text for fact in facts)
+
+
+_voices = IdentityCache(_voiced, 4096)
 
 
 class Stance:
@@ -156,6 +165,7 @@ class OfflinePatient:
         self.rng = rng
         self.words: Lexicon = lexicon()
         self.index = build_index(view.facts)
+        self.voices = _voices(view.facts)
         self.phrases = default_phrases()
         self.unknown = persona.phrases.unknown or self.phrases.unknown
         self.behaviour = persona.behaviour
@@ -202,7 +212,8 @@ class OfflinePatient:
                 return said, []
         chosen, held_back = self._select(asked)
         if chosen:
-            return " ".join(self._voice(self.view.facts[i]) for i in chosen), chosen
+            voices = self.voices
+            return " ".join([voices[i] for i in chosen]), chosen
         if held_back:
             return self.rng.choice(self.phrases.hesitate), []
         if asked.ice:
@@ -220,15 +231,14 @@ class OfflinePatient:
     def _select(self, asked: Question) -> tuple[list[int], bool]:
         """The facts to tell, and whether a relevant fact was held back."""
         candidates: Sequence[int]
-        untold = [i for i in self.index.story_order if i not in self.told]
         most = 1 + round(self.behaviour.verbosity * 2)
         if asked.is_open and asked.topics <= STORY_TOPICS:
-            candidates = untold
+            candidates = self._untold_story()
         else:
             candidates, parts = self.index.answer(asked)
             most = max(most, min(MOST_PARTS, parts))
             if not candidates and self._about_the_complaint(asked):
-                candidates = untold
+                candidates = self._untold_story()
         chosen: list[int] = []
         held_back = False
         for i in candidates:
@@ -245,23 +255,26 @@ class OfflinePatient:
                 chosen.append(i)
         return chosen, held_back
 
+    def _untold_story(self) -> list[int]:
+        return [i for i in self.index.story_order if i not in self.told]
+
     def _about_the_complaint(self, asked: Question) -> bool:
         """A question about the complaint itself ("when did it start?", "is it getting
         worse?"), naming nothing else the case holds and no topic of the history ("any sexual
         health concerns?"): the story answers it when no fact answers it by its words."""
-        words = self.words
-        complaint = asked.topics & set(STORY_CATEGORIES)
-        history = asked.topics & words.history_categories
-        held = words.specific(asked.terms) & set(self.index.postings)
-        return bool(complaint) and not history and not held and not asked.ice and not asked.groups
+        topics, words = asked.topics, self.words
+        if topics.isdisjoint(STORY_CATEGORIES) or not topics.isdisjoint(words.history_categories):
+            return False
+        if asked.ice or asked.groups:
+            return False
+        return words.specific(asked.terms).isdisjoint(self.index.postings)
 
     def _dares(self, fact: int) -> bool:
         """Whether the biases' guard lets a fact out this time (drawn afresh at each ask)."""
+        if not self.stances:  # nothing guarded: no draw, as a chance of 1 would need none
+            return True
         chance = 1.0 + sum(s.withheld(self.index.topics[fact]) for s in self.stances)
         return chance >= 1.0 or self.rng.random() < chance
-
-    def _voice(self, fact: Fact) -> str:
-        return fact.says or fact.text
 
     def _decorate(self, body: str) -> str:
         """Add the persona's opener, emotional cue and impatience around the answer."""

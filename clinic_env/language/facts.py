@@ -23,6 +23,7 @@ import functools
 import math
 from dataclasses import dataclass, field
 
+from clinic_env.language.identity import IdentityCache
 from clinic_env.language.lexicon import Question, lexicon, same_word
 from clinic_env.schema.case import Fact
 
@@ -212,8 +213,15 @@ class FactIndex:
         return (*story, *(fact for fact in own if self.fact_terms[fact] & missing))
 
 
-@functools.lru_cache(maxsize=4096)
 def build_index(facts: tuple[Fact, ...]) -> FactIndex:
+    """The index of a case's facts, built once per tuple of facts (found by its identity:
+    hashing every fact on each episode cost more than the lookup), and shared with any
+    equal tuple."""
+    return _indexes(facts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _index(facts: tuple[Fact, ...]) -> FactIndex:
     words = lexicon()
     fact_terms = tuple(words.terms(f"{f.text} {f.says or ''}") for f in facts)
     frequency: dict[str, int] = {}
@@ -243,6 +251,9 @@ def build_index(facts: tuple[Fact, ...]) -> FactIndex:
         tuple(fact.category for fact in facts),
         topics,
     )
+
+
+_indexes = IdentityCache(_index, 4096)
 
 
 ECHO_SHARE = 0.6

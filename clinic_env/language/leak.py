@@ -83,7 +83,7 @@ class LeakGuard:
             if alternatives:
                 self._patterns.append((re.compile(_BOUNDED.format("|".join(alternatives))), short))
         # Any mention holds one of a few short strings: a cheap test that lets almost every
-        # clean ASCII text through without a regular expression.
+        # clean text through without a regular expression.
         self._prefixes = tuple({p for v in self._variants if v.kind != "short" for p in v.prefixes})
         self._short_prefixes = tuple(
             {p for v in self._variants if v.kind == "short" for p in v.prefixes}
@@ -141,17 +141,9 @@ class LeakGuard:
             for i, variant in enumerate(self._variants)
         )
 
-    def _may_mention(self, text: str) -> bool:
-        if not self._patterns or not text:
-            return False
-        if not text.isascii() or self._short_prefix_found(text):
-            return True
-        return self._prefix_found(text.lower())
-
-    def _mentions(self, prepared: str) -> list[tuple[int, int, str]]:
+    def _mentions(self, prepared: str, lowered: str) -> list[tuple[int, int, str]]:
         """(start, end, key) of every mention, in order, none inside another."""
         found = []
-        lowered = prepared.lower()
         for pattern, short in self._patterns:
             for match in pattern.finditer(prepared if short else lowered):
                 variant = self._groups[match.lastgroup or ""]
@@ -208,10 +200,15 @@ class LeakGuard:
             spare_names: names and variants (from :meth:`names_in`) the doctor used itself;
                 a mention that is wholly one of them is left as it is.
         """
-        if not self._may_mention(text):
+        if not self._patterns or not text:
             return text, False
         prepared = prepared_text(text)
-        spans = self._mentions(prepared)
+        lowered = prepared.lower()
+        # Every mention holds one of the prefixes: a cheap test that lets almost every clean
+        # text through without the patterns.
+        if not (self._short_prefix_found(prepared) or self._prefix_found(lowered)):
+            return text, False
+        spans = self._mentions(prepared, lowered)
         if spans and spare:
             regions = _regions(prepared, spare)
             spans = [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in regions)]
@@ -232,14 +229,49 @@ class LeakGuard:
         return "".join(pieces), True
 
 
+_FEW_PARTS = 8
+"""Up to this many parts, testing each with ``in`` (a fast search in C) beats a regular
+expression, which starts a match attempt at every character that may begin a part."""
+
+
 def _substring_finder(parts: Iterable[str]) -> Callable[[str], bool]:
-    """Whether a text holds any of ``parts``: one compiled alternation, searched in C, where
-    testing each part in turn cost a Python loop on every reply."""
-    unique = sorted(set(parts), key=len, reverse=True)
-    if not unique:
-        return lambda text: False
-    pattern = re.compile("|".join(map(re.escape, unique)))
+    """Whether a text holds any of ``parts``, a part holding another left out: few are
+    tested one by one, many with one compiled trie (a test per character, not per part)."""
+    unique = sorted(set(parts), key=len)
+    kept = tuple(part for i, part in enumerate(unique) if not any(p in part for p in unique[:i]))
+    if len(kept) <= _FEW_PARTS:
+        return lambda text: any(map(text.__contains__, kept))
+    pattern = re.compile(_trie_pattern(kept))
     return lambda text: pattern.search(text) is not None
+
+
+_Trie = dict[str, "_Trie"]
+
+
+def _trie_pattern(parts: Iterable[str]) -> str:
+    """A pattern matching where any of ``parts`` starts, as a trie: parts sharing a start
+    share its test, and characters leading to the same rest are one character class."""
+    root: _Trie = {}
+    for part in parts:
+        node = root
+        for char in part:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def pattern(node: _Trie) -> str:
+        if "" in node:  # a part ends here: what follows does not matter
+            return ""
+        by_rest: dict[str, list[str]] = {}
+        for char, child in sorted(node.items()):
+            by_rest.setdefault(pattern(child), []).append(char)
+        branches = [
+            (re.escape(chars[0]) if len(chars) == 1 else f"[{''.join(map(re.escape, chars))}]")
+            + rest
+            for rest, chars in by_rest.items()
+        ]
+        return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+    return pattern(root)
 
 
 def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:

@@ -15,6 +15,7 @@ from pydantic import Field, RootModel
 
 from clinic_env.content import content_path, load_yaml_model
 from clinic_env.errors import UnknownNameError
+from clinic_env.language.identity import IdentityCache
 from clinic_env.language.text import fold
 from clinic_env.schema.base import Frozen
 from clinic_env.schema.case import FactCategory
@@ -72,49 +73,39 @@ def _alternation(phrases: tuple[str, ...], anchored: bool) -> re.Pattern[str]:
     return re.compile(("^ " if anchored else " ") + f"(?:{body}) ")
 
 
-class _PhraseMatcher:
+class _PhraseMatcher(dict[str, bool]):
     """One phrase set's pattern and the answers it gave, per text: doctors and offline
-    patients repeat themselves across steps and episodes."""
+    patients repeat themselves across steps and episodes, and a repeated text is one lookup
+    of this dict (in C)."""
 
     def __init__(self, phrases: tuple[str, ...], anchored: bool) -> None:
-        self.phrases = phrases
+        super().__init__()
         self.pattern = _alternation(phrases, anchored)
-        self.answers: dict[str, bool] = {}
 
-    def __call__(self, text: str) -> bool:
-        found = self.answers.get(text)
-        if found is None:
-            found = self.pattern.search(f" {fold(text)} ") is not None
-            if len(self.answers) >= _ANSWERS_PER_SET:
-                self.answers.clear()
-            self.answers[text] = found
+    def __missing__(self, text: str) -> bool:
+        found = self.pattern.search(f" {fold(text)} ") is not None
+        if len(self) >= _ANSWERS_PER_SET:
+            self.clear()
+        self[text] = found
         return found
 
 
 _ANSWERS_PER_SET = 65536
 _SETS_KEPT = 1024
-_MATCHERS: dict[tuple[int, bool], _PhraseMatcher] = {}
-
-
-def _matcher(phrases: tuple[str, ...], anchored: bool) -> _PhraseMatcher:
-    """The set's matcher, found by the set's identity: phrase sets come from cached content,
-    so the same tuple is passed every time, and hashing its phrases on each call is waste."""
-    matcher = _MATCHERS.get((id(phrases), anchored))
-    if matcher is None or matcher.phrases is not phrases:
-        if len(_MATCHERS) >= _SETS_KEPT:  # a caller building a new tuple each time
-            _MATCHERS.clear()
-        matcher = _MATCHERS[(id(phrases), anchored)] = _PhraseMatcher(phrases, anchored)
-    return matcher
+# Each set's matcher is found by the set's identity: phrase sets come from cached content, so
+# the same tuple is passed every time, and hashing its phrases on each call is waste.
+_anywhere = IdentityCache(functools.partial(_PhraseMatcher, anchored=False), _SETS_KEPT)
+_at_start = IdentityCache(functools.partial(_PhraseMatcher, anchored=True), _SETS_KEPT)
 
 
 def says_any(text: str, phrases: tuple[str, ...]) -> bool:
     """Whether ``text`` holds any of ``phrases`` (folded, on word boundaries)."""
-    return _matcher(phrases, False)(text)
+    return _anywhere(phrases)[text]
 
 
 def starts_with_any(text: str, phrases: tuple[str, ...]) -> bool:
     """Whether ``text`` opens with any of ``phrases`` (folded, on word boundaries)."""
-    return _matcher(phrases, True)(text)
+    return _at_start(phrases)[text]
 
 
 _SETS_IN: dict[str, frozenset[str]] = {}

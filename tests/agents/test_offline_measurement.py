@@ -462,3 +462,19 @@ def test_images_are_listed_by_kind_and_number_never_by_file_name():
     assert result.found
     assert "image 1 (photograph); image 2 (xray)" in result.text
     assert "podagra" not in result.text and "gouty" not in result.text
+
+
+def test_answers_are_kept_per_view_and_policy_and_equal_a_fresh_lookup():
+    """Rooms of one view share what they answered; another policy or view answers afresh."""
+    view = minimal_case().measurement_view()
+    first = OfflineMeasurement(view, random.Random(0))
+    again = OfflineMeasurement(view, random.Random(1))
+    normal = OfflineMeasurement(view, random.Random(0), unrecorded="normal")
+    fresh = OfflineMeasurement(minimal_case().measurement_view(), random.Random(0))
+    for text in ("CBC", "TSH", "abdomen", "not a test"):
+        kept = order(first, text)
+        assert order(again, text) is kept
+        assert order(fresh, text) == kept
+    assert order(fresh, "CBC") is not order(first, "CBC")
+    assert order(normal, "TSH") != order(first, "TSH")
+    assert examine(again, "abdomen") is examine(first, "abdomen")

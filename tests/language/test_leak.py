@@ -3,6 +3,7 @@ doctor's own words left alone; measured on a labelled set of sentences."""
 
 from __future__ import annotations
 
+import random
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -15,12 +16,19 @@ from clinic_env.content import content_path, load_yaml_model
 from clinic_env.errors import ContentError
 from clinic_env.language.leak import (
     LeakGuard,
+    _substring_finder,
     case_guard,
     guarded_names,
     leak_guard,
     withheld_case,
 )
-from clinic_env.language.leak_variants import GUARD_WORDS, GuardWords
+from clinic_env.language.leak_variants import (
+    _FOLDING,
+    GUARD_WORDS,
+    GuardWords,
+    prepared_text,
+    variants_of,
+)
 from clinic_env.language.matcher import DiagnosisMatcher, load_synonym_table
 from tests.helpers.cases import minimal_case
 
@@ -289,3 +297,59 @@ def test_named_forms_reach_the_case_guard():
     assert not guard.scrub("Troponin is normal; no ST changes.")[1]
     assert DiagnosisMatcher.from_content().matches("NSTEMI", "Myocardial infarction")
     assert "NSTEMI" in guarded_names("Myocardial infarction")
+
+
+def test_every_mention_holds_one_of_its_variants_prefixes():
+    """The guard's cheap test passes a text on only if it holds a prefix: a mention without
+    one would go through unwithheld. Checked on every labelled sentence and on short forms
+    dotted and spaced with any gap the patterns allow."""
+    items = labelled_set()
+    texts = [item.text for item in items]
+    texts += [f"Is it {gap.join(['P.', 'E.'])} or {'G B S'}?" for gap in ("", " ", "\t", "\n")]
+    names = {item.names for item in items} | {("Pulmonary embolism", "PE"), ("GBS",)}
+    checked = 0
+    for group in names:
+        for variant in variants_of(group):
+            pattern = re.compile(variant.pattern)
+            for text in texts:
+                prepared = prepared_text(text)
+                searched = prepared if variant.kind == "short" else prepared.lower()
+                for match in pattern.finditer(searched):
+                    checked += 1
+                    assert any(p in match.group() for p in variant.prefixes), (variant, text)
+    assert checked > 500
+
+
+def test_the_prefix_of_a_name_is_its_rarest_word():
+    """A qualifier or a body part is in every other sentence of a case; the disease's own
+    word is not, and any word of a name is in every mention of it."""
+    prefixes = {v.key: v.prefixes for v in variants_of(("Acute appendicitis",))}
+    assert prefixes["acute appendicitis"] == ("appendiciti",)
+    names = [v for v in variants_of(("Anterior MI",)) if v.kind != "short"]
+    assert names and all(len(p) >= 4 for v in names for p in v.prefixes)
+    short = {v.key: v.prefixes for v in variants_of(("GBS",))}["gbs"]
+    assert "G B" in short and "G. B" in short and "G " not in short
+
+
+@pytest.mark.parametrize("count", [0, 1, 3, 8, 9, 40])
+def test_substring_finder_agrees_with_a_search_per_part(count):
+    """Few parts are tested one by one, many as one trie: both answer as ``in`` would."""
+    rng = random.Random(count)
+    letters = "abAB. \t"
+    parts = ["".join(rng.choices(letters, k=rng.randint(1, 4))) for _ in range(count)]
+    finder = _substring_finder(parts)
+    for _ in range(500):
+        text = "".join(rng.choices(letters + "xyz", k=rng.randint(0, 30)))
+        assert finder(text) == any(part in text for part in parts), (parts, text)
+
+
+def test_prepared_text_folds_each_character_in_place():
+    """Only non-ASCII characters are looked up; the text is as the character table makes
+    it, one ASCII character for each, so positions in it are positions in the original."""
+    rng = random.Random(1)
+    characters = "aZ 1.’é—°ßİ\u00a0\u0301ﬁ中😀\x85\t"
+    for _ in range(5000):
+        text = "".join(rng.choices(characters, k=rng.randint(0, 12)))
+        prepared = prepared_text(text)
+        assert prepared == text.translate(_FOLDING) and len(prepared) == len(text), text
+        assert prepared.isascii()
