@@ -277,16 +277,16 @@ class Session:
             observation = with_turn_notice(self.texts, observation, left, tools)
         reward = self.ledger.pay(breakdown, final=outcome is not None)
         self.turn_log.record(
-            index=request.turn,
-            doctor_message=valid_text(request.message),
-            action=request.action,
-            responder=request.responder,
-            observation=observation,
-            error=request.error,
+            valid_text(request.message),
+            request.responder,
+            request.action,
+            observation,
+            redacted=redacted,
             facts_revealed=new_facts,
+            index=request.turn,
+            error=request.error,
             cost_usd=answer.cost_usd,
             turnaround_hours=answer.turnaround_hours,
-            redacted=redacted,
             reward=reward,
             reward_breakdown=breakdown,
             inquiry=inquiry,
@@ -423,11 +423,11 @@ class Session:
         breakdown = self._end_parts(request, "ended")
         reward = self.ledger.pay(breakdown, final=True)
         self.turn_log.record(
+            valid_text(request.message),
+            request.responder,
+            request.action,
+            "",
             index=request.turn,
-            doctor_message=valid_text(request.message),
-            action=request.action,
-            responder=request.responder,
-            observation="",
             error=error,
             reward=reward,
             reward_breakdown=breakdown,

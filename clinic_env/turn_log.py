@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from clinic_env.evaluators.fidelity import FidelityChecker, validity_of
+from clinic_env.schema.action import Action
 from clinic_env.schema.base import trusted
 from clinic_env.schema.case import Case
 from clinic_env.schema.persona import Persona
-from clinic_env.schema.transcript import FidelityFlag, Turn, Validity
+from clinic_env.schema.transcript import FidelityFlag, Responder, Turn, Validity
 
 _CHECKER_CACHE_SIZE = 4096
 _CHECKERS: dict[tuple[int, str], tuple[Case, FidelityChecker]] = {}
@@ -42,12 +43,32 @@ class TurnLog:
         self.turns: list[Turn] = []
         self.flags: list[tuple[FidelityFlag, ...]] = []
 
-    def record(self, **fields: Any) -> Turn:
+    def record(
+        self,
+        message: str,
+        responder: Responder,
+        action: Action | None,
+        observation: str,
+        *,
+        redacted: bool = False,
+        facts_revealed: tuple[int, ...] = (),
+        **fields: Any,
+    ) -> Turn:
         """Keep one turn (the fields of :class:`Turn`), checked as it is recorded."""
-        turn = trusted(Turn, **fields)
-        flags = self.checker.turn_flags(turn)
-        if flags:
-            turn = trusted(Turn, **fields, fidelity=flags)
+        flags = self.checker.flags(
+            message, responder, action, observation, redacted=redacted, told=facts_revealed
+        )
+        turn = trusted(
+            Turn,
+            doctor_message=message,
+            responder=responder,
+            action=action,
+            observation=observation,
+            redacted=redacted,
+            facts_revealed=facts_revealed,
+            fidelity=flags,
+            **fields,
+        )
         self.turns.append(turn)
         self.flags.append(flags)
         return turn

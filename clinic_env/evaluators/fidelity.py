@@ -24,10 +24,12 @@ from clinic_env.language.lexicon import lexicon
 from clinic_env.language.rules import fidelity_rules, says_any, starts_with_any
 from clinic_env.language.text import fold
 from clinic_env.protocol.texts import protocol_texts
+from clinic_env.schema.action import Action
 from clinic_env.schema.case import Case
 from clinic_env.schema.persona import Persona
 from clinic_env.schema.transcript import (
     FidelityFlag,
+    Responder,
     ScoreComponent,
     Transcript,
     Turn,
@@ -74,18 +76,39 @@ class FidelityChecker:
 
     def turn_flags(self, turn: Turn) -> tuple[FidelityFlag, ...]:
         """Everything the checks find on one recorded turn."""
+        return self.flags(
+            turn.doctor_message,
+            turn.responder,
+            turn.action,
+            turn.observation,
+            redacted=turn.redacted,
+            told=turn.facts_revealed,
+        )
+
+    def flags(
+        self,
+        message: str,
+        responder: Responder,
+        action: Action | None,
+        observation: str,
+        *,
+        redacted: bool,
+        told: Collection[int],
+    ) -> tuple[FidelityFlag, ...]:
+        """Everything the checks find on one turn, from the fields its record will hold: the
+        session flags a turn before it builds the record, which is then built once."""
         flags: list[FidelityFlag] = []
-        if manipulates(turn.doctor_message):
+        if manipulates(message):
             flags.append("manipulation_attempt")
-        if turn.responder == "measurement" and turn.redacted:
+        if responder == "measurement" and redacted:
             flags.append("case_data_leak")
-        if turn.responder == "patient" and turn.action is not None:
-            if turn.redacted:
+        if responder == "patient" and action is not None:
+            if redacted:
                 flags.append("reveals_diagnosis")
-            reply = self.spoken(turn.observation)
-            if self.contradicts(turn.action.text, reply, turn.facts_revealed):
+            reply = self.spoken(observation)
+            if self.contradicts(action.text, reply, told):
                 flags.append("contradicts_record")
-            if self.breaks_persona(reply, turn.facts_revealed):
+            if self.breaks_persona(reply, told):
                 flags.append("breaks_persona")
         return tuple(flags)
 

@@ -112,10 +112,16 @@ class InquiryTracker:
         return "other"
 
     def heard(self, reply: str) -> None:
-        """Remember what the patient said, so later questions about it are specifying ones.
-        Read sentence by sentence: replies mix the same sentences differently every time, and
-        each sentence's terms are worked out once."""
-        self.known.update(*map(_made_known, filter(None, _SENTENCE_END.split(reply))))
+        """Remember what the patient said, so later questions about it are specifying ones."""
+        self.known.update(_reply_terms(reply))
+
+
+@functools.lru_cache(maxsize=16384)
+def _reply_terms(reply: str) -> frozenset[str]:
+    """The terms a reply makes known, read sentence by sentence: replies mix the same
+    sentences differently every time, and each sentence's terms are worked out once; a reply
+    said again (offline patients repeat themselves) is one lookup."""
+    return frozenset().union(*map(_made_known, filter(None, _SENTENCE_END.split(reply))))
 
 
 def inquiry_labels(transcript: Transcript) -> list[InquiryType | None]:
