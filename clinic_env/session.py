@@ -336,7 +336,7 @@ class Session:
         flag also counts case data withheld before the agent saw it.
         """
         if request.responder == "measurement":
-            text, scrubbed = self.guard.scrub(answer.text, spare=answer.spared)
+            text, scrubbed = self.guard.scrub_result(answer.text, answer.spared)
         else:
             text, scrubbed = self.guard.scrub(answer.text, spare_names=self._named_by_doctor)
         return text, scrubbed or self.texts.redacted in text

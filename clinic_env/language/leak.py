@@ -98,6 +98,8 @@ class LeakGuard:
         self._prefix_found = _substring_finder(self._prefixes)
         self._named: dict[str, frozenset[str]] = {}
         """names_in's answers per text: doctors (and policies) repeat their messages."""
+        self._results: dict[tuple[str, tuple[str, ...]], tuple[str, bool]] = {}
+        """scrub_result's answers: the room gives the same results every episode of a case."""
 
     def _alone(self, index: int) -> re.Pattern[str]:
         """One variant alone, in any case (compiled when first needed): for what the doctor
@@ -227,6 +229,20 @@ class LeakGuard:
             last = end
         pieces.append(text[last:])
         return "".join(pieces), True
+
+
+    def scrub_result(self, text: str, spare: tuple[str, ...]) -> tuple[str, bool]:
+        """:meth:`scrub` for a measurement result, each (text, spared phrases) worked out once:
+        the room answers from the case's views, so an episode's results come back in every
+        episode of its case."""
+        key = (text, spare)
+        found = self._results.get(key)
+        if found is None:
+            found = self.scrub(text, spare=spare)
+            if len(self._results) >= _NAMED_CACHE_SIZE:
+                self._results.clear()
+            self._results[key] = found
+        return found
 
 
 _FEW_PARTS = 8

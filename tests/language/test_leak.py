@@ -353,3 +353,14 @@ def test_prepared_text_folds_each_character_in_place():
         prepared = prepared_text(text)
         assert prepared == text.translate(_FOLDING) and len(prepared) == len(text), text
         assert prepared.isascii()
+
+
+def test_scrub_result_answers_as_scrub_does_once_per_text():
+    guard = LeakGuard(["Pulmonary embolism", "PE"], REPLACEMENT)
+    for text, spare in [
+        ("CTPA: filling defect consistent with pulmonary embolism.", ()),
+        ("REQUEST TEST: pulmonary embolism screen: not available.", ("pulmonary embolism screen",)),
+        ("Full blood count: normal.", ()),
+    ]:
+        assert guard.scrub_result(text, spare) == guard.scrub(text, spare=spare)
+        assert guard.scrub_result(text, spare) is guard.scrub_result(text, spare)
