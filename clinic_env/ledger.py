@@ -73,8 +73,11 @@ class RewardLedger:
 
     def new_facts(self, told: tuple[int, ...]) -> tuple[int, ...]:
         """The facts of ``told`` not told before, now counted as told."""
-        new = tuple(i for i in told if i not in self.revealed)
-        self.revealed.update(new)
+        if not told:
+            return ()
+        revealed = self.revealed
+        new = tuple([i for i in told if i not in revealed])
+        revealed.update(new)
         return new
 
     def turn_parts(self, turn: TurnFacts) -> dict[str, float]:

@@ -241,7 +241,9 @@ class Session:
             raise EpisodeStateError("the consultation is over; reset before stepping again")
         request = self.consultation.submit(message)
         self.log.turn = request.turn
-        self._named_by_doctor |= self.guard.names_in(request.message)
+        named = self.guard.names_in(request.message)
+        if named:
+            self._named_by_doctor |= named
         kind = request.action.kind if request.action is not None else None
         asked = request.responder == "patient" and request.action is not None
         inquiry = self.inquiry.classify(request.action.text) if asked and request.action else None

@@ -92,13 +92,16 @@ class Consultation:
 
     def submit(self, message: str | Action) -> Request:
         """Take the doctor's message for the next turn and say who must answer it."""
-        if self.phase is Phase.FINISHED:
-            raise ProtocolError("the consultation is over; reset before stepping again")
-        if self.phase is Phase.AWAITING_REPLY:
+        if self.phase is not Phase.AWAITING_DOCTOR:
+            if self.phase is Phase.FINISHED:
+                raise ProtocolError("the consultation is over; reset before stepping again")
             raise ProtocolError("the previous turn has not been answered yet")
         turn = self.turn_count + 1
-        if isinstance(message, Action):
-            parsed: Action | ParseError = _check_structured(message)
+        if type(message) is str and len(message) <= self.limits.max_message_chars:
+            parsed: Action | ParseError = parse_action(message)  # the common case, first
+            text = message
+        elif isinstance(message, Action):
+            parsed = _check_structured(message)
             text = _describe(message)
         elif not isinstance(message, str):
             parsed = ParseError(f"a message must be text, not {type(message).__name__}")
@@ -115,7 +118,7 @@ class Consultation:
         if isinstance(parsed, ParseError):
             request = Request(turn, text, None, "system", error=parsed.message)
         else:
-            key = (parsed.kind.value, fold(parsed.text) or "|".join(map(fold, parsed.differential)))
+            key = (parsed.kind, fold(parsed.text) or "|".join(map(fold, parsed.differential)))
             repeated = key in self._seen_actions
             self._seen_actions.add(key)
             responder = _RESPONDERS.get(parsed.kind, "system")
