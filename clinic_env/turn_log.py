@@ -9,14 +9,12 @@ end of a consultation costs no second pass over the turns.
 
 from __future__ import annotations
 
-from typing import Any
-
 from clinic_env.evaluators.fidelity import FidelityChecker, validity_of
 from clinic_env.schema.action import Action
-from clinic_env.schema.base import trusted
+from clinic_env.schema.base import trusted_fields
 from clinic_env.schema.case import Case
 from clinic_env.schema.persona import Persona
-from clinic_env.schema.transcript import FidelityFlag, Responder, Turn, Validity
+from clinic_env.schema.transcript import FidelityFlag, InquiryType, Responder, Turn, Validity
 
 _CHECKER_CACHE_SIZE = 4096
 _CHECKERS: dict[tuple[int, str], tuple[Case, FidelityChecker]] = {}
@@ -50,24 +48,38 @@ class TurnLog:
         action: Action | None,
         observation: str,
         *,
-        redacted: bool = False,
+        index: int,
+        error: str | None = None,
         facts_revealed: tuple[int, ...] = (),
-        **fields: Any,
+        cost_usd: float = 0.0,
+        turnaround_hours: float = 0.0,
+        redacted: bool = False,
+        reward: float = 0.0,
+        reward_breakdown: dict[str, float],
+        inquiry: InquiryType | None = None,
     ) -> Turn:
         """Keep one turn (the fields of :class:`Turn`), checked as it is recorded."""
         flags = self.checker.flags(
             message, responder, action, observation, redacted=redacted, told=facts_revealed
         )
-        turn = trusted(
+        turn = trusted_fields(
             Turn,
-            doctor_message=message,
-            responder=responder,
-            action=action,
-            observation=observation,
-            redacted=redacted,
-            facts_revealed=facts_revealed,
-            fidelity=flags,
-            **fields,
+            {
+                "index": index,
+                "doctor_message": message,
+                "action": action,
+                "responder": responder,
+                "observation": observation,
+                "error": error,
+                "facts_revealed": facts_revealed,
+                "cost_usd": cost_usd,
+                "turnaround_hours": turnaround_hours,
+                "redacted": redacted,
+                "reward": reward,
+                "reward_breakdown": reward_breakdown,
+                "inquiry": inquiry,
+                "fidelity": flags,
+            },
         )
         self.turns.append(turn)
         self.flags.append(flags)

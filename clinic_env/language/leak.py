@@ -230,7 +230,6 @@ class LeakGuard:
         pieces.append(text[last:])
         return "".join(pieces), True
 
-
     def scrub_result(self, text: str, spare: tuple[str, ...]) -> tuple[str, bool]:
         """:meth:`scrub` for a measurement result, each (text, spared phrases) worked out once:
         the room answers from the case's views, so an episode's results come back in every

@@ -79,14 +79,23 @@ def trusted(model: type[ModelT], **values: Any) -> ModelT:
     construction (a turn the session records, a view of a validated case): built without
     validating again, and cheaper than pydantic's ``model_construct``, since it runs on every
     step. Never use it for data that comes from outside (files, JSON, callers)."""
+    return trusted_fields(model, values)
+
+
+def trusted_fields(model: type[ModelT], values: dict[str, Any]) -> ModelT:
+    """:func:`trusted` from a dict of field values, which the instance takes over when it
+    names every field (a turn record, built on every step, does)."""
     defaults, factories = _field_defaults(model)
-    fields = {**defaults, **values}
-    if len(fields) != len(defaults):
-        unknown = ", ".join(sorted(set(values) - set(defaults)))
-        raise TypeError(f"{model.__name__} has no field(s) {unknown}")
-    for name, factory in factories:
-        if name not in values:
-            fields[name] = factory()
+    if len(values) == len(defaults) and values.keys() == defaults.keys():
+        fields = values
+    else:
+        fields = {**defaults, **values}
+        if len(fields) != len(defaults):
+            unknown = ", ".join(sorted(set(values) - set(defaults)))
+            raise TypeError(f"{model.__name__} has no field(s) {unknown}")
+        for name, factory in factories:
+            if name not in values:
+                fields[name] = factory()
     instance = _new_object(model)
     _set_attribute(instance, "__dict__", fields)
     _set_attribute(instance, "__pydantic_fields_set__", set(values))
