@@ -142,8 +142,15 @@ def _no_invalid_actions(facts: EpisodeFacts, _: bool) -> bool:
 
 
 def _no_repeats(facts: EpisodeFacts, _: bool) -> bool:
-    asked = [" ".join(sorted(lexicon().terms(m))) or m for m in facts.messages]
+    asked = [_asked(m) for m in facts.messages]
     return len(set(asked)) == len(asked)
+
+
+@functools.lru_cache(maxsize=65536)
+def _asked(message: str) -> str:
+    """What a message asks, for telling repeats apart: its terms in order, else its text
+    (doctors repeat their messages across episodes, so each is read once)."""
+    return " ".join(sorted(lexicon().terms(message))) or message
 
 
 def _no_manipulation(facts: EpisodeFacts, _: bool) -> bool:
