@@ -52,7 +52,7 @@ from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.llm.config import as_model_config
 from clinic_env.llm.preflight import check_model, needs_servers
 from clinic_env.options import RoleSpec, SessionOptions
-from clinic_env.protocol.consultation import Consultation, Limits, Request
+from clinic_env.protocol.consultation import Consultation, Limits, Phase, Request
 from clinic_env.protocol.observations import opening_text, with_closing, with_turn_notice
 from clinic_env.protocol.texts import protocol_texts
 from clinic_env.roles import AgentFactory, RoleContext, model_config_of, role_label
@@ -116,6 +116,13 @@ class StepResult(NamedTuple):
     info: StepInfo
 
 
+_ACTION_NAMES: dict[ActionKind | None, str | None] = {
+    None: None,
+    **{kind: kind.value for kind in ActionKind},
+}
+"""info["action"] for each action kind, looked up (an enum's value is a property call)."""
+
+
 @functools.lru_cache(maxsize=256)
 def _offline_evaluators(names: tuple[str, ...]) -> tuple[Evaluator, ...]:
     """Evaluators without a judge hold no state: built once per name set."""
@@ -171,6 +178,7 @@ class Session:
             if self.judge is None
             else create_evaluators(names, self.judge.model)
         )
+        self._offline = is_offline(self.patient) and is_offline(self.measurement)
         self.opening = self._opening()
         self.inquiry = InquiryTracker(self.opening)
         self._images_to_show: tuple[CaseImage, ...] = (
@@ -180,11 +188,11 @@ class Session:
     @property
     def offline(self) -> bool:
         """Whether every agent answers without I/O, so sync faces need no event loop."""
-        return is_offline(self.patient) and is_offline(self.measurement)
+        return self._offline
 
     @property
     def done(self) -> bool:
-        return self.consultation.finished
+        return self.consultation.phase is Phase.FINISHED
 
     @property
     def biases(self) -> tuple[str, ...]:
@@ -389,7 +397,7 @@ class Session:
         info: StepInfo = {
             "turn": request.turn,
             "turns_left": self.consultation.turns_left,
-            "action": kind.value if kind is not None else None,
+            "action": _ACTION_NAMES[kind],
             "responder": request.responder,
             "error": request.error,
             "found": found,
