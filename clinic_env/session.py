@@ -550,7 +550,9 @@ def create_session(
     if unknown:
         raise ValueError(f"agents may replace the patient or measurement, not {sorted(unknown)}")
     persona = load_persona(options.persona)
-    plan = plan_biases(case, options.biases, agent_rng(seed, case.id, BIAS_TARGET_STREAM))
+    plan = BiasPlan()  # an unbiased session draws nothing: its stream is not even seeded
+    if options.biases:
+        plan = plan_biases(case, options.biases, agent_rng(seed, case.id, BIAS_TARGET_STREAM))
     context = context or RoleContext(case, seed)
     patient_spec = agents.get("patient", options.patient)
     measurement_spec = agents.get("measurement", options.measurement)

@@ -30,7 +30,7 @@ from typing import Protocol, runtime_checkable
 from clinic_env.agents.personas import parse_bias
 from clinic_env.errors import ConfigError, ContentError
 from clinic_env.language.knowledge import age_group, diseases
-from clinic_env.language.leak import LeakGuard, leak_guard
+from clinic_env.language.leak import LeakGuard, case_guard, leak_guard
 from clinic_env.language.lexicon import share_distinctive_word
 from clinic_env.language.matcher import DiagnosisMatcher
 from clinic_env.language.text import fold
@@ -326,7 +326,12 @@ def _patient_lines(
 
 
 def _guard(case: Case) -> LeakGuard:
+    """The session's guard for the case (every name the matcher scores as the answer, so no
+    bias aims at a form of the answer itself); an answer that is not a diagnosis, which the
+    session does not withhold, is still kept out of bias targets and lines by its own names."""
     truth = case.ground_truth
+    if truth.answer_kind == "diagnosis":
+        return case_guard(case, protocol_texts().redacted)
     return leak_guard((truth.diagnosis, *truth.aliases), protocol_texts().redacted)
 
 
