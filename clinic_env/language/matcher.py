@@ -263,10 +263,20 @@ class DiagnosisMatcher(NameIndex, ComparisonRules):
         idents = {r.ident for n in (truth, *aliases) for r in self._forms(n) if r.ident is not None}
         if not idents:
             return ()
-        within = idents | {form for form, above in self._within.items() if above & idents}
+        inside = self._forms_inside
+        within = idents.union(*(inside.get(ident, ()) for ident in idents))
         written = self._written_names
         found = {name for ident in within for name in written.get(ident, ())}
         return tuple(sorted(n for n in found if self.matches(n, truth, aliases)))
+
+    @functools.cached_property
+    def _forms_inside(self) -> dict[int, frozenset[int]]:
+        """Each identity's named forms: the identities listed within it."""
+        inside: dict[int, set[int]] = {}
+        for form, above in self._within.items():
+            for ident in above:
+                inside.setdefault(ident, set()).add(form)
+        return {ident: frozenset(forms) for ident, forms in inside.items()}
 
     @functools.cached_property
     def _written_names(self) -> dict[int, tuple[str, ...]]:
