@@ -50,8 +50,6 @@ from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.case import ExamFinding, MeasurementView, TestResult
 from clinic_env.schema.knowledge import CatalogTest, ExamManoeuvre
 
-"""What a recognised test or exam the record does not hold is answered with."""
-
 WHOLE_EXAM_WORDS = frozenset(
     {"", "full", "complete", "physical", "general physical", "full physical", "head to toe"}
 )
