@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from clinic_env.errors import ProtocolError
 from clinic_env.language.text import fold
-from clinic_env.protocol.parsing import ParseError, parse_action
+from clinic_env.protocol.parsing import MAX_DIFFERENTIAL, ParseError, parse_action
 from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.transcript import Outcome, Responder
 
@@ -162,11 +162,14 @@ class Consultation:
 
 
 def _check_structured(action: Action) -> Action | ParseError:
-    """A structured action must carry what its kind needs, as a parsed one always does."""
+    """A structured action must carry what its kind needs, as a parsed one always does, and
+    its differential is cut to the length a typed one may have."""
     if action.kind in (ActionKind.ASK, ActionKind.ORDER_TEST) and not action.text.strip():
         return ParseError(f"the {action.kind.value} action needs text")
     if action.kind is ActionKind.DIAGNOSE and not any(d.strip() for d in action.differential):
         return ParseError("a diagnose action needs at least one diagnosis")
+    if len(action.differential) > MAX_DIFFERENTIAL:
+        return action.model_copy(update={"differential": action.differential[:MAX_DIFFERENTIAL]})
     return action
 
 

@@ -85,6 +85,15 @@ def test_structured_actions_are_checked():
     assert request.message == "REQUEST TEST:  "
 
 
+def test_a_structured_differential_is_cut_as_a_typed_one_is():
+    names = tuple(f"Diagnosis {i}" for i in range(1000))
+    request = Consultation().submit(Action(kind=ActionKind.DIAGNOSE, differential=names))
+    assert request.action is not None
+    assert request.action.differential == names[:10]
+    typed = Consultation().submit("DIAGNOSIS READY: " + "; ".join(names[:50]))
+    assert typed.action == request.action
+
+
 def test_overlong_messages_are_rejected():
     c = Consultation(Limits(max_message_chars=10))
     request = c.submit("x" * 11)
