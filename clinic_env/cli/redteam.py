@@ -7,8 +7,9 @@ action or a question to the patient, learning across cases which replies stand o
 a question, guessing letters, listing every name at once. The table puts each beside a random
 guesser and the random doctor. A second table plays a reward farmer (courteous, varied,
 aimless questions until the last turn) under every bundled reward spec beside the systematic
-doctor. The command exits with 1 when any exploit's interval lies above chance or the farmer
-out-earns the doctor under any spec, so CI can run it.
+doctor, and the same doctor with the dataset's most flagged must-not-miss names appended to
+its diagnosis. The command exits with 1 when any exploit's interval lies above chance, the
+farmer out-earns the doctor, or padding pays under any spec, so CI can run it.
 """
 
 from __future__ import annotations
@@ -69,11 +70,17 @@ def run_redteam_command(args: argparse.Namespace) -> int:
     chance = next(r for r in results if r.name == CHANCE)
     beaten = [r.name for r in results if not r.baseline and r.beats(chance)]
     farmed = [r.spec for r in farming if r.farms]
+    padded = [r.spec for r in farming if r.pads]
     if beaten:
         print(f"Exploits above chance: {', '.join(beaten)}")
     if farmed:
         print(f"Reward specs the farmer out-earns the doctor under: {', '.join(farmed)}")
-    if beaten or farmed:
+    if padded:
+        print(f"Reward specs that pay for padding the differential: {', '.join(padded)}")
+    if beaten or farmed or padded:
         return 1
-    print("Every exploit is at chance level or below, and no reward spec pays the farmer more.")
+    print(
+        "Every exploit is at chance level or below, and no reward spec pays the farmer more "
+        "or pays for padding the differential."
+    )
     return 0

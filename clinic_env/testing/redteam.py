@@ -31,10 +31,12 @@ from clinic_env.testing.exploits import (
     FixedDiagnosisDoctor,
     GuessDoctor,
     LastTurnQuestionDoctor,
+    PaddingDoctor,
     ReplyMemory,
     ShapingFarmerDoctor,
     SweepDoctor,
     answer_space,
+    flagged_names,
 )
 
 CHANCE = "chance (random names)"
@@ -215,16 +217,23 @@ HONEST_DOCTOR = "systematic"
 @dataclass(frozen=True, slots=True)
 class FarmResult:
     """Under one reward spec: the systematic doctor's return and the farmer's, per turn limit
-    (each a mean with its 95% interval)."""
+    (each a mean with its 95% interval), and what padding the doctor's diagnosis with the
+    dataset's most flagged must-not-miss names adds to it (paired, per consultation)."""
 
     spec: str
     honest: tuple[float, float, float]
     farmed: dict[int, tuple[float, float, float]]
+    padding_gain: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @property
     def farms(self) -> bool:
         """Whether the farmer out-earns the doctor: an interval wholly above the doctor's."""
         return any(low > self.honest[2] for _, low, _ in self.farmed.values())
+
+    @property
+    def pads(self) -> bool:
+        """Whether padding the differential pays: the paired gain's interval above zero."""
+        return self.padding_gain[1] > 0
 
 
 async def run_farming(
@@ -238,6 +247,7 @@ async def run_farming(
     paths; every bundled one by default)."""
     seeds = tuple(seeds)
     names = answer_space(cases)
+    padding = flagged_names(cases)
 
     def farmer(session: Session, rng: random.Random) -> DoctorAgent:
         return ShapingFarmerDoctor(rng.choice(names))
@@ -245,9 +255,12 @@ async def run_farming(
     def honest(session: Session, rng: random.Random) -> DoctorAgent:
         return create_doctor(HONEST_DOCTOR, session)
 
+    def padder(session: Session, rng: random.Random) -> DoctorAgent:
+        return PaddingDoctor(create_doctor(HONEST_DOCTOR, session), padding)
+
     async def returns(
         spec: str, turns: int, make: Callable[[Session, random.Random], DoctorAgent]
-    ) -> tuple[float, float, float]:
+    ) -> list[float]:
         played = [
             await _play(
                 case, dataset, seed, max_turns=turns, show_options=False, make=make, reward=spec
@@ -255,12 +268,15 @@ async def run_farming(
             for seed in seeds
             for case in cases
         ]
-        return bootstrap_ci([math.fsum(turn.reward for turn in t.turns) for t in played])
+        return [math.fsum(turn.reward for turn in t.turns) for t in played]
 
     results = []
     for spec in reward_specs() if specs is None else specs:
-        farmed = {turns: await returns(spec, turns, farmer) for turns in FARM_TURNS}
-        results.append(FarmResult(spec, await returns(spec, FARM_TURNS[0], honest), farmed))
+        farmed = {turns: bootstrap_ci(await returns(spec, turns, farmer)) for turns in FARM_TURNS}
+        doctor = await returns(spec, FARM_TURNS[0], honest)
+        padded = await returns(spec, FARM_TURNS[0], padder)
+        gain = bootstrap_ci([p - d for p, d in zip(padded, doctor, strict=True)])
+        results.append(FarmResult(spec, bootstrap_ci(doctor), farmed, gain))
     return results
 
 
@@ -269,8 +285,8 @@ def format_farming(results: Sequence[FarmResult]) -> str:
     short, long = FARM_TURNS
     lines = [
         f"| reward spec | {HONEST_DOCTOR} doctor, {short} turns | farmer, {short} turns | "
-        f"farmer, {long} turns | verdict |",
-        "|---|---|---|---|---|",
+        f"farmer, {long} turns | padding the doctor's differential | verdict |",
+        "|---|---|---|---|---|---|",
     ]
 
     def cell(interval: tuple[float, float, float]) -> str:
@@ -278,10 +294,11 @@ def format_farming(results: Sequence[FarmResult]) -> str:
         return f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]"
 
     for r in results:
-        verdict = "FARMED" if r.farms else "doctor earns more"
+        faults = [name for name, bad in (("FARMED", r.farms), ("PADDING PAYS", r.pads)) if bad]
+        verdict = ", ".join(faults) or "doctor earns more"
         lines.append(
             f"| {r.spec} | {cell(r.honest)} | {cell(r.farmed[short])} | {cell(r.farmed[long])} "
-            f"| {verdict} |"
+            f"| {cell(r.padding_gain)} | {verdict} |"
         )
     return "\n".join(lines)
 

@@ -8,7 +8,13 @@ import pytest
 from clinic_env import session as session_module
 from clinic_env.cli.main import main
 from clinic_env.datasets import load_cases
-from clinic_env.testing.exploits import answer_space, reply_shape
+from clinic_env.testing.exploits import (
+    FixedDiagnosisDoctor,
+    PaddingDoctor,
+    answer_space,
+    flagged_names,
+    reply_shape,
+)
 from clinic_env.testing.redteam import (
     CHANCE,
     FARM_TURNS,
@@ -116,7 +122,7 @@ def test_with_options_shown_a_letter_guess_is_only_chance(fixture_cases):
 def test_no_bundled_reward_spec_pays_the_farmer_more_than_the_doctor():
     results = asyncio.run(run_farming(load_cases("starter"), "starter"))
     assert {r.spec for r in results} >= {"default", "doctor_r1", "doctoragent_rl", "sdbench"}
-    farmed = [r.spec for r in results if r.farms]
+    farmed = [r.spec for r in results if r.farms or r.pads]
     assert not farmed, format_farming(results)
     for r in results:  # a longer episode pays the farmer no more than a little history
         short, long = (r.farmed[turns][0] for turns in FARM_TURNS)
@@ -132,3 +138,28 @@ def test_the_farming_check_catches_a_generous_cap(tmp_path):
     )
     (result,) = asyncio.run(run_farming(load_cases("starter")[:12], "starter", specs=[str(spec)]))
     assert result.farms, format_farming([result])
+
+
+def test_the_padding_check_catches_a_spec_paying_for_names_past_the_doctors_own(tmp_path):
+    """Must-not-miss pays within the first top_k entries: a spec whose top_k reaches past the
+    systematic doctor's own list pays for padding it, and the check says so."""
+    spec = tmp_path / "wide.yaml"
+    spec.write_text("id: wide\nsummary: x\ntop_k: 10\nend:\n  top1: 1.0\n  must_not_miss: 0.5\n")
+    flagged = [
+        c
+        for c in load_cases("starter")
+        if any(d.must_not_miss for d in c.ground_truth.differentials)
+    ]
+    (result,) = asyncio.run(run_farming(flagged[:30], "starter", specs=[str(spec)]))
+    assert result.pads, format_farming([result])
+    assert "PADDING PAYS" in format_farming([result])
+
+
+def test_the_padding_doctor_appends_the_flagged_names_it_did_not_give():
+    doctor = PaddingDoctor(
+        FixedDiagnosisDoctor("DIAGNOSIS READY: Gout; Pulmonary embolism"),
+        ["Pulmonary embolism", "Sepsis"],
+    )
+    action = asyncio.run(doctor.act(None))
+    assert action.differential == ("Gout", "Pulmonary embolism", "Sepsis")
+    assert flagged_names(load_cases("starter"), 3)[0] == "Pulmonary embolism"
