@@ -52,7 +52,7 @@ from clinic_env.llm.client import ModelClient, default_client
 from clinic_env.llm.config import as_model_config
 from clinic_env.llm.preflight import check_model, needs_servers
 from clinic_env.options import RoleSpec, SessionOptions
-from clinic_env.protocol.consultation import Consultation, Limits, Phase, Request
+from clinic_env.protocol.consultation import Consultation, Limits, Request
 from clinic_env.protocol.observations import opening_text, with_closing, with_turn_notice
 from clinic_env.protocol.texts import protocol_texts
 from clinic_env.roles import AgentFactory, RoleContext, model_config_of, role_label
@@ -192,7 +192,7 @@ class Session:
 
     @property
     def done(self) -> bool:
-        return self.consultation.phase is Phase.FINISHED
+        return self.consultation.finished
 
     @property
     def biases(self) -> tuple[str, ...]:

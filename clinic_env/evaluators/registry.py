@@ -79,8 +79,8 @@ class Evaluator(Protocol):
 
         Args:
             context: the case (ground truth included), the finished transcript, the persona,
-                the matcher, the patient (for a questionnaire) and ``facts``, what several
-                evaluators read off the transcript, worked out once.
+                the matcher and the patient (for a questionnaire); ``context.derived(fn)``
+                gives what several evaluators read off the transcript, worked out once.
 
         Returns:
             Its components; none for a consultation it does not apply to.
