@@ -81,11 +81,35 @@ def is_question_to_patient(turn: Turn) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _opening_terms(opening: str) -> frozenset[str]:
+    """The terms the opening observation makes known (a case's opening comes back in every
+    episode of it)."""
+    return lexicon().terms(opening) - _protocol_terms() - _generic_terms()
+
+
 class InquiryTracker:
-    """Labels a consultation's questions in order, remembering the symptoms mentioned."""
+    """Labels a consultation's questions in order, remembering the symptoms mentioned.
+
+    What was said is read only when a question needs it (one naming a symptom): most
+    questions are told apart by their own words, so most replies are never read for terms.
+    """
 
     def __init__(self, opening: str) -> None:
-        self.known: set[str] = set(lexicon().terms(opening) - _protocol_terms() - _generic_terms())
+        self._opening = opening
+        self._unread: list[str] = []
+        self._known: set[str] | None = None
+
+    @property
+    def known(self) -> set[str]:
+        """The terms the opening and the replies heard so far made known."""
+        known = self._known
+        if known is None:
+            known = self._known = set(_opening_terms(self._opening))
+        if self._unread:
+            known.update(*map(_reply_terms, self._unread))
+            self._unread.clear()
+        return known
 
     def classify(self, question: str) -> InquiryType:
         """The inquiry type of one question, given what has been said before it."""
@@ -113,7 +137,7 @@ class InquiryTracker:
 
     def heard(self, reply: str) -> None:
         """Remember what the patient said, so later questions about it are specifying ones."""
-        self.known.update(_reply_terms(reply))
+        self._unread.append(reply)
 
 
 @functools.lru_cache(maxsize=16384)
