@@ -60,7 +60,14 @@ from clinic_env.schema.action import Action, ActionKind
 from clinic_env.schema.base import trusted, valid_text
 from clinic_env.schema.case import Case, CaseImage, PatientView
 from clinic_env.schema.persona import Persona
-from clinic_env.schema.transcript import Outcome, Score, Transcript, Turn, Validity
+from clinic_env.schema.transcript import (
+    TRANSCRIPT_SCHEMA_VERSION,
+    Outcome,
+    Score,
+    Transcript,
+    Turn,
+    Validity,
+)
 from clinic_env.seeding import agent_rng
 from clinic_env.turn_log import TurnLog
 
@@ -179,6 +186,7 @@ class Session:
             else create_evaluators(names, self.judge.model)
         )
         self._offline = is_offline(self.patient) and is_offline(self.measurement)
+        self._tools = options.interface == "tools"
         self.opening = self._opening()
         self.inquiry = InquiryTracker(self.opening)
         self._images_to_show: tuple[CaseImage, ...] = (
@@ -234,7 +242,7 @@ class Session:
             statement=statement,
             max_turns=self.limits.max_turns,
             options=self.doctor_view.options,
-            tools=self.options.interface == "tools",
+            tools=self._tools,
         )
 
     async def step(self, message: str | Action) -> StepResult:
@@ -283,8 +291,7 @@ class Session:
             observation = with_closing(self.texts, observation, outcome, self.limits.max_turns)
         else:
             left = self.consultation.turns_left - 1
-            tools = self.options.interface == "tools"
-            observation = with_turn_notice(self.texts, observation, left, tools)
+            observation = with_turn_notice(self.texts, observation, left, self._tools)
         reward = self.ledger.pay(breakdown, final=outcome is not None)
         self.turn_log.record(
             valid_text(request.message),
@@ -311,8 +318,9 @@ class Session:
             cost_usd=answer.cost_usd,
             breakdown=dict(breakdown),
         )
-        truncated = self.consultation.truncated
-        return StepResult(observation, reward, self.done and not truncated, truncated, info)
+        truncated = outcome == "out_of_turns"
+        terminated = outcome is not None and not truncated
+        return StepResult(observation, reward, terminated, truncated, info)
 
     async def _answer(self, request: Request) -> Answer:
         action = request.action
@@ -482,6 +490,7 @@ class Session:
         c = self.consultation
         transcript = trusted(
             Transcript,
+            schema_version=TRANSCRIPT_SCHEMA_VERSION,  # every field given: nothing merged
             id=self.id,
             case_id=self.case.id,
             dataset=self.dataset,

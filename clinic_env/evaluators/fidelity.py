@@ -177,12 +177,14 @@ class FidelityChecker:
 def validity_of(flags: Collection[tuple[FidelityFlag, ...]], error: str | None) -> Validity:
     """The episode's label from its turns' flags and its error, if it failed."""
     doctor_crashed = bool(error) and str(error).startswith(DOCTOR_FAILURE_PREFIX)
+    flagged = [turn for turn in flags if turn]  # most turns have no flag
     simulator = any(
-        set(turn) & SIMULATOR_FLAGS and "manipulation_attempt" not in turn for turn in flags
+        not SIMULATOR_FLAGS.isdisjoint(turn) and "manipulation_attempt" not in turn
+        for turn in flagged
     )
     if simulator or (error and not doctor_crashed):
         return "simulator_fault"
-    if doctor_crashed or any("manipulation_attempt" in turn for turn in flags):
+    if doctor_crashed or any("manipulation_attempt" in turn for turn in flagged):
         return "doctor_fault"
     return "valid"
 
@@ -215,7 +217,7 @@ class FidelityEvaluator:
         flags = context.derived(episode_flags)
         validity = context.derived(episode_validity)
         counts = {
-            "simulator_faults": sum(bool(set(turn) & SIMULATOR_FLAGS) for turn in flags),
+            "simulator_faults": sum(not SIMULATOR_FLAGS.isdisjoint(turn) for turn in flags),
             "manipulation_attempts": sum("manipulation_attempt" in turn for turn in flags),
             "valid": validity == "valid",
         }

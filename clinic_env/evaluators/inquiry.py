@@ -88,6 +88,31 @@ def _opening_terms(opening: str) -> frozenset[str]:
     return lexicon().terms(opening) - _protocol_terms() - _generic_terms()
 
 
+@functools.lru_cache(maxsize=65536)
+def _question_reading(question: str) -> tuple[InquiryType, frozenset[str]]:
+    """What a question's own words decide: its inquiry type, or the symptom terms it names,
+    when whether they were said before decides between known and accompanying symptoms
+    (worked out once per question: doctors repeat theirs)."""
+    rules = inquiry_rules()
+    if says_any(question, rules.chief_complaint):
+        return "chief_complaint", frozenset()
+    asked = lexicon().question(question)
+    if not asked.topics.isdisjoint(rules.history_topics):
+        return "history", frozenset()
+    if asked.is_probe:
+        return "other", frozenset()
+    specific = asked.terms - _generic_terms()
+    if specific:
+        return "accompanying_symptoms", specific - _weak_terms() or specific
+    if says_any(question, phrase_set("courtesy")):
+        return "other", frozenset()
+    if "history_of_present_illness" in asked.topics:
+        return "known_symptoms", frozenset()
+    if asked.is_open or "review_of_systems" in asked.topics:
+        return "accompanying_symptoms", frozenset()
+    return "other", frozenset()
+
+
 class InquiryTracker:
     """Labels a consultation's questions in order, remembering the symptoms mentioned.
 
@@ -97,43 +122,26 @@ class InquiryTracker:
 
     def __init__(self, opening: str) -> None:
         self._opening = opening
+        self._said: list[frozenset[str]] = []
+        """The terms of the opening and of each reply read so far."""
         self._unread: list[str] = []
-        self._known: set[str] | None = None
 
-    @property
-    def known(self) -> set[str]:
-        """The terms the opening and the replies heard so far made known."""
-        known = self._known
-        if known is None:
-            known = self._known = set(_opening_terms(self._opening))
+    def _mentioned(self, terms: frozenset[str]) -> bool:
+        """Whether any of ``terms`` was said before: in the opening or a reply heard."""
+        said = self._said
+        if not said:
+            said.append(_opening_terms(self._opening))
         if self._unread:
-            known.update(*map(_reply_terms, self._unread))
+            said.extend(map(_reply_terms, self._unread))
             self._unread.clear()
-        return known
+        return any(not known.isdisjoint(terms) for known in said)
 
     def classify(self, question: str) -> InquiryType:
         """The inquiry type of one question, given what has been said before it."""
-        rules = inquiry_rules()
-        if says_any(question, rules.chief_complaint):
-            return "chief_complaint"
-        asked = lexicon().question(question)
-        if not asked.topics.isdisjoint(rules.history_topics):
-            return "history"
-        if asked.is_probe:
-            return "other"
-        specific = asked.terms - _generic_terms()
-        strong = specific - _weak_terms()
-        if strong:
-            return "known_symptoms" if strong & self.known else "accompanying_symptoms"
-        if specific:
-            return "known_symptoms" if specific & self.known else "accompanying_symptoms"
-        if says_any(question, phrase_set("courtesy")):
-            return "other"
-        if "history_of_present_illness" in asked.topics:
-            return "known_symptoms"
-        if asked.is_open or "review_of_systems" in asked.topics:
-            return "accompanying_symptoms"
-        return "other"
+        label, symptoms = _question_reading(question)
+        if symptoms:
+            return "known_symptoms" if self._mentioned(symptoms) else "accompanying_symptoms"
+        return label
 
     def heard(self, reply: str) -> None:
         """Remember what the patient said, so later questions about it are specifying ones."""

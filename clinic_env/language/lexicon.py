@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -130,6 +130,15 @@ class Question:
     symptoms: Question | None = field(default=None, repr=False)
     """For a history question that also asks about symptoms in a clause of its own ("any
     fever, and do you smoke?"): that clause read alone, answered from the story too."""
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        compared = tuple(getattr(self, f.name) for f in fields(self) if f.compare)
+        object.__setattr__(self, "_hash", hash(compared))
+
+    def __hash__(self) -> int:
+        """Worked out once: a question keys the fact index's answers on every reply."""
+        return self._hash
 
 
 @functools.lru_cache(maxsize=65536)
