@@ -191,8 +191,10 @@ class OfflinePatient:
             stance.hear(asked)
         body, chosen = self._respond(asked)
         self.told.update(chosen)
-        extras = [line for stance in self.stances for line in stance.extras(self.turns)]
-        return PatientReply(self._decorate(" ".join((body, *extras))), tuple(chosen))
+        if self.stances:
+            extras = [line for stance in self.stances for line in stance.extras(self.turns)]
+            body = " ".join((body, *extras))
+        return PatientReply(self._decorate(body), tuple(chosen))
 
     def _respond(self, asked: Question) -> tuple[str, list[int]]:
         """The reply's body and the facts it tells."""
@@ -206,7 +208,7 @@ class OfflinePatient:
             return said or self.rng.choice(self.phrases.acknowledge), []
         if asked.rapport and asked.is_statement:
             return self.rng.choice(self.phrases.thanks), []
-        for kind in sorted(asked.ice):
+        for kind in sorted(asked.ice) if self.stances else ():
             said = self._first(stance.belief(kind) for stance in self.stances)
             if said:
                 return said, []
@@ -241,15 +243,16 @@ class OfflinePatient:
                 candidates = self._untold_story()
         chosen: list[int] = []
         held_back = False
+        told, withheld, disclosure = self.told, self.withheld, self.behaviour.disclosure
         for i in candidates:
             if len(chosen) == most:
                 break
-            if i in self.told:
+            if i in told:
                 chosen.append(i)
-            elif i not in self.withheld and self.rng.random() >= self.behaviour.disclosure:
-                self.withheld.add(i)
+            elif i not in withheld and self.rng.random() >= disclosure:
+                withheld.add(i)
                 held_back = True
-            elif not self._dares(i):
+            elif self.stances and not self._dares(i):
                 held_back = True
             else:
                 chosen.append(i)
@@ -270,9 +273,8 @@ class OfflinePatient:
         return words.specific(asked.terms).isdisjoint(self.index.postings)
 
     def _dares(self, fact: int) -> bool:
-        """Whether the biases' guard lets a fact out this time (drawn afresh at each ask)."""
-        if not self.stances:  # nothing guarded: no draw, as a chance of 1 would need none
-            return True
+        """Whether the biases' guard lets a fact out this time (drawn afresh at each ask);
+        asked only with biases: with nothing guarded, no draw, as a chance of 1 needs none."""
         chance = 1.0 + sum(s.withheld(self.index.topics[fact]) for s in self.stances)
         return chance >= 1.0 or self.rng.random() < chance
 

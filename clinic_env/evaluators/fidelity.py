@@ -13,14 +13,15 @@ patient (or crashed), else ``valid``. The rules are content: ``evaluators/rules/
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import functools
+from collections.abc import Collection, Mapping
 
 from clinic_env.agents.model_role import ModelRole
 from clinic_env.agents.offline_patient import speaker_label
 from clinic_env.evaluators.registry import EVALUATORS, EvaluationContext, score_component
 from clinic_env.language.facts import build_index, facts_told
 from clinic_env.language.lexicon import lexicon
-from clinic_env.language.rules import fidelity_rules, says_any, starts_with_any
+from clinic_env.language.rules import fidelity_rules, opening_finder, phrase_finder
 from clinic_env.language.text import fold
 from clinic_env.protocol.texts import protocol_texts
 from clinic_env.schema.action import Action
@@ -44,9 +45,14 @@ _REPLIES_KEPT = 8192
 """Reply checks kept per checker (one case and persona) before they are worked out again."""
 
 
+@functools.cache
+def _manipulation() -> Mapping[str, bool]:
+    return phrase_finder(fidelity_rules().manipulation)
+
+
 def manipulates(message: str) -> bool:
     """Whether a doctor message tries to make the patient leave its role or give the answer."""
-    return says_any(message, fidelity_rules().manipulation)
+    return _manipulation()[message]
 
 
 class FidelityChecker:
@@ -59,6 +65,8 @@ class FidelityChecker:
         self.index = build_index(case.facts)
         self.speaker = speaker_label(case.patient_view())
         rules = fidelity_rules()
+        self._denial = opening_finder(rules.denials)
+        self._role_break = phrase_finder(rules.role_breaks)
         negations = frozenset(fold(" ".join(rules.negations)).split())
         self.negative = frozenset(
             i for i, fact in enumerate(case.facts) if negations & set(fold(fact.text).split())
@@ -146,7 +154,7 @@ class FidelityChecker:
         engages with a relevant fact's own words ("no, just the knee") is not a flat denial.
         What the turn recorded is looked at before the reply's words are read.
         """
-        if not starts_with_any(reply, fidelity_rules().denials):
+        if not self._denial[reply]:
             return False
         asked = lexicon().question(question)
         relevant = self.index.relevant(asked)
@@ -165,7 +173,7 @@ class FidelityChecker:
 
     def breaks_persona(self, reply: str, told: Collection[int]) -> bool:
         """Role-breaking words, or a reply far longer than the persona and its facts allow."""
-        if says_any(reply, fidelity_rules().role_breaks):
+        if self._role_break[reply]:
             return True
         allowed = self.persona_words + sum(self.fact_words[i] for i in told)
         return len(reply.split()) > allowed

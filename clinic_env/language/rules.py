@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 
 from pydantic import Field, RootModel
 
@@ -96,6 +97,17 @@ _SETS_KEPT = 1024
 # the same tuple is passed every time, and hashing its phrases on each call is waste.
 _anywhere = IdentityCache(functools.partial(_PhraseMatcher, anchored=False), _SETS_KEPT)
 _at_start = IdentityCache(functools.partial(_PhraseMatcher, anchored=True), _SETS_KEPT)
+
+
+def phrase_finder(phrases: tuple[str, ...]) -> Mapping[str, bool]:
+    """:func:`says_any` for one phrase set, found once: ``finder[text]`` answers it (for a
+    check that runs on every turn)."""
+    return _anywhere(phrases)
+
+
+def opening_finder(phrases: tuple[str, ...]) -> Mapping[str, bool]:
+    """:func:`starts_with_any` for one phrase set, found once: ``finder[text]`` answers it."""
+    return _at_start(phrases)
 
 
 def says_any(text: str, phrases: tuple[str, ...]) -> bool:

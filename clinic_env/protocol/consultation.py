@@ -28,6 +28,8 @@ _RESPONDERS: dict[ActionKind, Responder] = {
     ActionKind.REQUEST_IMAGES: "measurement",
 }
 """Who answers each action; diagnoses, ends and rejected messages are answered by the system."""
+_ENDINGS: dict[ActionKind, Outcome] = {ActionKind.DIAGNOSE: "diagnosed", ActionKind.END: "ended"}
+"""The actions that end a consultation, and how."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +147,8 @@ class Consultation:
     def outcome_of(self, request: Request) -> Outcome | None:
         """How the consultation ends after ``request``'s turn, or None if it goes on."""
         action = request.action
-        if action is not None and action.kind is ActionKind.DIAGNOSE:
-            return "diagnosed"
-        if action is not None and action.kind is ActionKind.END:
-            return "ended"
+        if action is not None and action.kind in _ENDINGS:
+            return _ENDINGS[action.kind]
         if request.turn >= self.limits.max_turns:
             return "out_of_turns"
         return None

@@ -7,6 +7,7 @@ import pytest
 from clinic_env.agents.personas import load_persona, personas
 from clinic_env.datasets import load_cases
 from clinic_env.evaluators.fidelity import FidelityChecker, FidelityEvaluator, validity_of
+from clinic_env.protocol.parsing import parse_action
 from clinic_env.session import create_doctor, create_session, run_consultation
 from tests.helpers.cases import minimal_case
 from tests.helpers.transcripts import score, transcript, turn
@@ -42,6 +43,38 @@ def test_breaking_persona_by_role_words_or_length():
     assert taciturn.breaks_persona(rambling, ())
     assert not verbose.breaks_persona(rambling, ())
     assert not taciturn.breaks_persona("Dunno.", ())
+
+
+def test_the_spoken_words_leave_out_the_label_and_a_last_bracketed_line():
+    check = checker()
+    assert check.spoken("Patient: No, never.\n[19 turns left]") == "No, never."
+    assert check.spoken("Patient: No, never.\n[19 turns left]  \n") == "No, never."
+    assert check.spoken("Patient: I read [this].\nThen [that] came.") == (
+        "I read [this].\nThen [that] came."  # brackets not on a last line of their own stay
+    )
+    assert check.spoken("Patient: Fine.\n[a]\n[b]") == "Fine.\n[a]"  # one line only
+
+
+def test_the_reply_checks_are_kept_per_question_reply_and_facts_told():
+    check = checker()
+    for _ in range(2):  # asked again, the kept answers are the same
+        assert (
+            check.flags(
+                "Do you drink alcohol?",
+                "patient",
+                None,
+                "Patient: No, never.",
+                redacted=False,
+                told=(),
+            )
+            == ()
+        )
+        drink = ("Do you drink alcohol?", "Patient: No, never.\n[3 turns left]")
+        action = parse_action(drink[0])
+        assert check.flags(drink[0], "patient", action, drink[1], redacted=False, told=()) == (
+            "contradicts_record",
+        )
+        assert check.flags(drink[0], "patient", action, drink[1], redacted=False, told=(3,)) == ()
 
 
 CASES = {
