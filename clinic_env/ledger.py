@@ -38,15 +38,18 @@ class TurnFacts(NamedTuple):
     inquiry: InquiryType | None
 
 
+_EXAMINE, _ORDER_TEST = ActionKind.EXAMINE, ActionKind.ORDER_TEST
+"""Module names: an enum class's attributes go through its metaclass hook in 3.11, slowly."""
+
 _TURN_SIGNALS: dict[str, Callable[[TurnFacts], float]] = {
     "new_facts": lambda t: float(t.new_facts),
     "answered": lambda t: float(t.asked and t.told > 0),
     "unanswered": lambda t: float(t.asked and t.told == 0),
     "invalid": lambda t: float(t.invalid),
     "repeated": lambda t: float(t.repeated),
-    "test_cost_usd": lambda t: t.cost_usd if t.kind is ActionKind.ORDER_TEST else 0.0,
-    "exam": lambda t: float(t.kind is ActionKind.EXAMINE),
-    "test": lambda t: float(t.kind is ActionKind.ORDER_TEST),
+    "test_cost_usd": lambda t: t.cost_usd if t.kind is _ORDER_TEST else 0.0,
+    "exam": lambda t: float(t.kind is _EXAMINE),
+    "test": lambda t: float(t.kind is _ORDER_TEST),
     "turn": lambda t: 1.0,
     "question": lambda t: float(t.asked),
     "inquiry": lambda t: float(t.inquiry in INQUIRY_TYPES),
@@ -84,7 +87,9 @@ class RewardLedger:
         """Weight x signal for every turn part the spec names, a capped part no further than
         what its cap has left this episode."""
         self.total_cost_usd += turn.cost_usd
-        parts: dict[str, float] = {name: w * signal(turn) for name, w, signal in self._weighted}
+        parts: dict[str, float] = {}
+        for name, weight, signal in self._weighted:  # a loop: a comprehension is a call in 3.11
+            parts[name] = weight * signal(turn)
         for name, left in self._left_under_cap.items():
             if parts[name] > 0:
                 parts[name] = min(parts[name], left)

@@ -253,7 +253,7 @@ class Session:
         error, paying what ``END`` would have (see :meth:`_fail`), and the transcript records
         outcome "error"; the Gym face raises it.
         """
-        if self.done:
+        if self.consultation.finished:
             raise EpisodeStateError("the consultation is over; reset before stepping again")
         request = self.consultation.submit(message)
         self.log.turn = request.turn
@@ -271,7 +271,7 @@ class Session:
         if inquiry is not None:
             self.inquiry.heard(observation)
         new_facts = self.ledger.new_facts(answer.facts)
-        if kind is ActionKind.REQUEST_IMAGES:
+        if request.responder == "measurement" and kind is ActionKind.REQUEST_IMAGES:
             self._images_to_show = self.case.images
         turn = TurnFacts(
             request.message,

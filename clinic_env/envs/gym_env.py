@@ -28,6 +28,8 @@ from clinic_env.schema.transcript import Transcript
 from clinic_env.session import Session, check_options, create_session, started
 
 SEED_RANGE = 2**31 - 1
+_Info = dict[str, Any]
+"""Gym's ``info`` type, made once: subscripting ``dict`` builds an object on every step."""
 
 
 class ClinicEnv(gym.Env[str, str]):
@@ -122,7 +124,7 @@ class ClinicEnv(gym.Env[str, str]):
             )
         if self.render_mode == "human":
             print(result.observation)
-        info = cast(dict[str, Any], result.info)  # made for this step alone: no copy needed
+        info = cast(_Info, result.info)  # made for this step alone: no copy needed
         return result.observation, result.reward, result.terminated, result.truncated, info
 
     def render(self) -> str | None:

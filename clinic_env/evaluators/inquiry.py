@@ -34,6 +34,8 @@ INQUIRY_TYPES: tuple[InquiryType, ...] = (
 )
 """The four types that count as clinical inquiry; "other" is everything else."""
 ALL_LABELS: tuple[str, ...] = get_args(InquiryType)
+_ASK = ActionKind.ASK
+"""A module name: an enum class's attributes go through its metaclass hook in 3.11, slowly."""
 
 
 @functools.cache
@@ -74,11 +76,7 @@ def _protocol_terms() -> frozenset[str]:
 
 
 def is_question_to_patient(turn: Turn) -> bool:
-    return (
-        turn.responder == "patient"
-        and turn.action is not None
-        and turn.action.kind is ActionKind.ASK
-    )
+    return turn.responder == "patient" and turn.action is not None and turn.action.kind is _ASK
 
 
 @functools.lru_cache(maxsize=4096)

@@ -166,12 +166,16 @@ def episode_must_not_miss(context: EvaluationContext) -> bool | None:
     )
 
 
+_ORDER_TEST = ActionKind.ORDER_TEST
+"""A module name: an enum class's attributes go through its metaclass hook in 3.11, slowly."""
+
+
 def episode_tests(context: EvaluationContext) -> tuple[tuple[float, float], ...]:
     """(cost, turnaround hours) of every test the doctor ordered."""
     return tuple(
         (turn.cost_usd, turn.turnaround_hours)
         for turn in context.transcript.turns
-        if turn.action is not None and turn.action.kind is ActionKind.ORDER_TEST
+        if turn.action is not None and turn.action.kind is _ORDER_TEST
     )
 
 
