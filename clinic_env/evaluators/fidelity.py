@@ -175,8 +175,9 @@ class FidelityChecker:
         """Role-breaking words, or a reply far longer than the persona and its facts allow."""
         if self._role_break[reply]:
             return True
-        allowed = self.persona_words + sum(self.fact_words[i] for i in told)
-        return len(reply.split()) > allowed
+        allowed = self.persona_words + sum(map(self.fact_words.__getitem__, told))
+        # a text of n characters holds at most (n + 1) // 2 words: most need no split
+        return (len(reply) + 1) // 2 > allowed and len(reply.split()) > allowed
 
     def transcript_flags(self, transcript: Transcript) -> list[tuple[FidelityFlag, ...]]:
         return [self.turn_flags(turn) for turn in transcript.turns]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import deque
 from collections.abc import Sequence
 from typing import get_args
 
@@ -122,17 +123,23 @@ class InquiryTracker:
         self._opening = opening
         self._said: list[frozenset[str]] = []
         """The terms of the opening and of each reply read so far."""
-        self._unread: list[str] = []
+        self._unread: deque[str] = deque()
 
     def _mentioned(self, terms: frozenset[str]) -> bool:
-        """Whether any of ``terms`` was said before: in the opening or a reply heard."""
+        """Whether any of ``terms`` was said before: in the opening or a reply heard (replies
+        are read in order, only as far as needed)."""
         said = self._said
         if not said:
             said.append(_opening_terms(self._opening))
-        if self._unread:
-            said.extend(map(_reply_terms, self._unread))
-            self._unread.clear()
-        return any(not known.isdisjoint(terms) for known in said)
+        if any(not known.isdisjoint(terms) for known in said):
+            return True
+        unread = self._unread
+        while unread:
+            known = _reply_terms(unread.popleft())
+            said.append(known)
+            if not known.isdisjoint(terms):
+                return True
+        return False
 
     def classify(self, question: str) -> InquiryType:
         """The inquiry type of one question, given what has been said before it."""

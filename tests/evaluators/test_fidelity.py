@@ -1,6 +1,7 @@
 """Simulator-fidelity checks per turn and each episode's validity label."""
 
 import asyncio
+import math
 
 import pytest
 
@@ -75,6 +76,14 @@ def test_the_reply_checks_are_kept_per_question_reply_and_facts_told():
             "contradicts_record",
         )
         assert check.flags(drink[0], "patient", action, drink[1], redacted=False, told=(3,)) == ()
+
+
+def test_a_reply_breaks_persona_from_one_word_past_what_it_may_say():
+    check = checker("taciturn")
+    most = math.floor(check.persona_words)
+    assert not check.breaks_persona(" ".join(["a"] * most), ())
+    assert check.breaks_persona(" ".join(["a"] * (most + 1)), ())
+    assert not check.breaks_persona(" ".join(["a"] * (most + 1)), (3,))  # a fact told adds
 
 
 CASES = {
