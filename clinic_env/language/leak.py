@@ -100,8 +100,6 @@ class LeakGuard:
         """names_in's answers per text: doctors (and policies) repeat their messages."""
         self._results: dict[tuple[str, tuple[str, ...]], tuple[str, bool]] = {}
         """scrub_result's answers: the room gives the same results every episode of a case."""
-        self._scrubbed: dict[tuple[str, frozenset[str]], tuple[str, bool]] = {}
-        """scrub's answers without spared phrases, per (text, spared names)."""
 
     def _alone(self, index: int) -> re.Pattern[str]:
         """One variant alone, in any case (compiled when first needed): for what the doctor
@@ -203,24 +201,7 @@ class LeakGuard:
                 catalogue name); a mention inside one of them is left as it is.
             spare_names: names and variants (from :meth:`names_in`) the doctor used itself;
                 a mention that is wholly one of them is left as it is.
-
-        Without ``spare`` each answer is kept per (text, spare_names): offline patients say
-        the same replies episode after episode.
         """
-        if spare:
-            return self._scrub(text, spare, spare_names)
-        key = (text, spare_names)
-        found = self._scrubbed.get(key)
-        if found is None:
-            found = self._scrub(text, (), spare_names)
-            if len(self._scrubbed) >= _NAMED_CACHE_SIZE:
-                self._scrubbed.clear()
-            self._scrubbed[key] = found
-        return found
-
-    def _scrub(
-        self, text: str, spare: Iterable[str], spare_names: frozenset[str]
-    ) -> tuple[str, bool]:
         if not self._patterns or not text:
             return text, False
         prepared = prepared_text(text)
@@ -256,7 +237,7 @@ class LeakGuard:
         key = (text, spare)
         found = self._results.get(key)
         if found is None:
-            found = self._scrub(text, spare, frozenset())
+            found = self.scrub(text, spare=spare)
             if len(self._results) >= _NAMED_CACHE_SIZE:
                 self._results.clear()
             self._results[key] = found
