@@ -41,8 +41,6 @@ SIMULATOR_FLAGS: frozenset[FidelityFlag] = frozenset(
 )
 DOCTOR_FAILURE_PREFIX = "doctor failed"
 """How a doctor's crash is recorded on the transcript (see session.run_consultation)."""
-_REPLIES_KEPT = 8192
-"""Reply checks kept per checker (one case and persona) before they are worked out again."""
 
 
 @functools.cache
@@ -81,7 +79,6 @@ class FidelityChecker:
         texts = protocol_texts()
         self._closings = tuple(f"\n{text}" for text in (texts.diagnosis_recorded, texts.ended))
         self._label = f"{self.speaker}: "
-        self._replies: dict[tuple[str, str, tuple[int, ...]], tuple[FidelityFlag, ...]] = {}
 
     def turn_flags(self, turn: Turn) -> tuple[FidelityFlag, ...]:
         """Everything the checks find on one recorded turn."""
@@ -114,27 +111,12 @@ class FidelityChecker:
         if responder == "patient" and action is not None:
             if redacted:
                 flags.append("reveals_diagnosis")
-            flags += self._reply_flags(action.text, self.spoken(observation), tuple(told))
-        return tuple(flags)
-
-    def _reply_flags(
-        self, question: str, reply: str, told: tuple[int, ...]
-    ) -> tuple[FidelityFlag, ...]:
-        """What the reply checks find on one answer, kept per (question, reply, facts told):
-        offline patients give the same answers to the same questions episode after episode."""
-        key = (question, reply, told)
-        found = self._replies.get(key)
-        if found is None:
-            flags: list[FidelityFlag] = []
-            if self.contradicts(question, reply, told):
+            reply = self.spoken(observation)
+            if self.contradicts(action.text, reply, told):
                 flags.append("contradicts_record")
             if self.breaks_persona(reply, told):
                 flags.append("breaks_persona")
-            found = tuple(flags)
-            if len(self._replies) >= _REPLIES_KEPT:
-                self._replies.clear()
-            self._replies[key] = found
-        return found
+        return tuple(flags)
 
     def spoken(self, observation: str) -> str:
         """The patient's words in an observation: no speaker label, no notice line after."""

@@ -56,9 +56,9 @@ def test_the_spoken_words_leave_out_the_label_and_a_last_bracketed_line():
     assert check.spoken("Patient: Fine.\n[a]\n[b]") == "Fine.\n[a]"  # one line only
 
 
-def test_the_reply_checks_are_kept_per_question_reply_and_facts_told():
+def test_the_reply_checks_read_the_question_the_reply_and_the_facts_told():
     check = checker()
-    for _ in range(2):  # asked again, the kept answers are the same
+    for _ in range(2):  # asked again, the same answers
         assert (
             check.flags(
                 "Do you drink alcohol?",
